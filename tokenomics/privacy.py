@@ -1,0 +1,40 @@
+"""Pseudonymization of end-user ids with a keyed HMAC; the key only ever comes from the environment."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+import polars as pl
+
+HMAC_KEY_ENV = "TOKENOMICS_HMAC_KEY"
+
+
+class MissingKeyError(RuntimeError):
+    pass
+
+
+def hmac_key() -> bytes:
+    key = os.environ.get(HMAC_KEY_ENV)
+    if not key:
+        raise MissingKeyError(
+            f"{HMAC_KEY_ENV} is not set: end-user ids are pseudonymized with a keyed HMAC; "
+            f"export {HMAC_KEY_ENV}=<a long random secret> (the demo sets one for its own home)"
+        )
+    return key.encode()
+
+
+def _digest(values: pl.Series, key: bytes) -> pl.Series:
+    # HMAC once per distinct user id, not per row: a day has millions of rows but few users.
+    uniques = values.drop_nulls().unique()
+    mapping = {
+        v: hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32] for v in uniques.to_list() if v != ""
+    }
+    return values.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def pseudonymize(raw: pl.Expr) -> pl.Expr:
+    """user_hash: first 128 bits of HMAC-SHA256(key, user id); null or '' stays null."""
+    key = hmac_key()
+    return raw.cast(pl.String).map_batches(lambda s: _digest(s, key), return_dtype=pl.String)

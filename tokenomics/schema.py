@@ -1,0 +1,144 @@
+"""Canonical table schemas (DESIGN section 4): the one place column names and types are decided."""
+
+from __future__ import annotations
+
+import polars as pl
+
+MONEY = pl.Decimal(38, 12)
+"""Exact money: never a binary float. 12 fractional digits covers per-token prices."""
+
+UTC_TS = pl.Datetime("us", "UTC")
+
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+)
+
+LABELS = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
+"""Free key/value attribution hints (OTel resource/span attributes, client metadata)."""
+
+USAGE_EVENTS: dict[str, pl.DataType] = {
+    "event_id": pl.String,
+    "ts": UTC_TS,
+    "day": pl.Date,
+    "source": pl.String,
+    "provider": pl.String,
+    "model": pl.String,
+    "model_id": pl.String,
+    "team": pl.String,
+    "feature": pl.String,
+    "project": pl.String,
+    "api_key_id": pl.String,
+    "user_hash": pl.String,
+    "input_tokens": pl.Int64,
+    "cache_read_tokens": pl.Int64,
+    "cache_write_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "reasoning_tokens": pl.Int64,
+    "requests": pl.Int64,
+    "is_batch": pl.Boolean,
+    "service_tier": pl.String,
+    "status": pl.String,
+    "latency_ms": pl.Int64,
+    "reported_cost_usd": MONEY,
+    "cost_usd": MONEY,
+    "cost_source": pl.String,
+    "price_ref": pl.String,
+    # attribution hints kept beside the row so re-attribution never needs the raw files
+    "gateway_team": pl.String,
+    "key_alias": pl.String,
+    "request_tags": pl.List(pl.String),
+    "labels": LABELS,
+    "source_file": pl.String,
+}
+
+BILLING_LINES: dict[str, pl.DataType] = {
+    "charge_period_start": UTC_TS,
+    "charge_period_end": UTC_TS,
+    "day": pl.Date,
+    "provider": pl.String,
+    "billing_account_id": pl.String,
+    "sub_account_id": pl.String,
+    "service_name": pl.String,
+    "sku": pl.String,
+    "model": pl.String,
+    "token_type": pl.String,
+    "consumed_quantity": pl.Decimal(38, 6),
+    "consumed_unit": pl.String,
+    "billed_cost": MONEY,
+    "effective_cost": MONEY,
+    "list_cost": MONEY,
+    "billing_currency": pl.String,
+    "tags": pl.String,  # JSON object text: portable to every BI tool
+    "line_id": pl.String,  # stable id of the line within its export, for dedup
+    "source": pl.String,
+    "source_file": pl.String,
+}
+
+PROVIDER_USAGE: dict[str, pl.DataType] = {
+    "day": pl.Date,
+    "provider": pl.String,
+    "sub_account_id": pl.String,
+    "api_key_id": pl.String,
+    "model": pl.String,
+    "service_tier": pl.String,
+    "is_batch": pl.Boolean,
+    "requests": pl.Int64,
+    "input_tokens": pl.Int64,
+    "cache_read_tokens": pl.Int64,
+    "cache_write_tokens": pl.Int64,
+    "output_tokens": pl.Int64,
+    "reasoning_tokens": pl.Int64,
+    "line_id": pl.String,
+    "source": pl.String,
+    "source_file": pl.String,
+}
+
+QUARANTINE: dict[str, pl.DataType] = {
+    "table": pl.String,
+    "day": pl.Date,
+    "source": pl.String,
+    "source_file": pl.String,
+    "line": pl.Int64,
+    "reason": pl.String,
+    "raw": pl.String,  # the record as read, never a prompt/response body or a secret
+}
+
+TABLES: dict[str, dict[str, pl.DataType]] = {
+    "usage_events": USAGE_EVENTS,
+    "billing_lines": BILLING_LINES,
+    "provider_usage": PROVIDER_USAGE,
+}
+
+DEDUP_KEYS: dict[str, tuple[str, ...]] = {
+    "usage_events": ("source", "event_id"),
+    "billing_lines": ("source", "line_id"),
+    "provider_usage": ("source", "line_id"),
+}
+
+KNOWN_PROVIDERS = (
+    "openai",
+    "anthropic",
+    "aws_bedrock",
+    "azure_openai",
+    "gcp_vertex",
+    "google_ai",
+    "mistral",
+    "cohere",
+    "deepseek",
+    "groq",
+    "xai",
+    "openrouter",
+    "other",
+)
+
+UNATTRIBUTED = "unattributed"
+
+
+def empty(table: str) -> pl.DataFrame:
+    """An empty frame with the canonical schema of `table` (or 'quarantine')."""
+    schema = QUARANTINE if table == "quarantine" else TABLES[table]
+    return pl.DataFrame(schema=schema)
