@@ -1,0 +1,37 @@
+"""The published BI warehouse: rebuilt from the marts and swapped in atomically."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.lake import OWNERS
+from assets.marts import MARTS, billing_daily, usage_daily
+from assets.partitions import daily_partitions, single_run_backfill
+from assets.resources import TokenomicsHome
+from tokenomics.warehouse import publish
+
+
+@dg.asset(
+    deps=[usage_daily, billing_daily],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="publish",
+    kinds={"duckdb"},
+    owners=OWNERS,
+    description=(
+        "warehouse.duckdb for BI tools: every published table rebuilt from lake/marts and swapped in "
+        "with os.replace, so a BI tool holding the file open is never blocked nor sees a half-written file. "
+        "Connect read-only."
+    ),
+)
+def warehouse(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home = tokenomics.home
+    counts = publish(home, MARTS)
+    context.log.info(f"published {home.warehouse}: {counts}")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(home.warehouse)),
+            "tables": dg.MetadataValue.json(counts),
+            "dagster/row_count": sum(counts.values()),
+        }
+    )

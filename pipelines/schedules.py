@@ -1,0 +1,37 @@
+"""Nightly schedule: yesterday in full, plus the trailing billing days providers restate."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dagster as dg
+
+from assets.partitions import daily_partitions
+from pipelines.jobs import BILLING_RESTATEMENT_ASSETS, daily_job
+
+BILLING_RESTATEMENT_DAYS = 3
+
+
+@dg.schedule(
+    job=daily_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description=(
+        "02:00 UTC: materialize yesterday end to end, then re-materialize the 3 days before it for "
+        "billing (and everything downstream), because providers restate exports for several days."
+    ),
+)
+def nightly(context: dg.ScheduleEvaluationContext):
+    yesterday = (context.scheduled_execution_time - timedelta(days=1)).date()
+    yield dg.RunRequest(run_key=f"daily-{yesterday}", partition_key=str(yesterday))
+    for back in range(1, BILLING_RESTATEMENT_DAYS + 1):
+        day = yesterday - timedelta(days=back)
+        if str(day) < daily_partitions.start.strftime("%Y-%m-%d"):
+            continue
+        yield dg.RunRequest(
+            run_key=f"billing-restatement-{day}-for-{yesterday}",
+            partition_key=str(day),
+            asset_selection=BILLING_RESTATEMENT_ASSETS,
+            tags={"tokenomics/reason": "billing-restatement"},
+        )

@@ -1,0 +1,257 @@
+"""The `tokenomics` command: generate a sample company, run the pipeline, ingest files, detect anomalies."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from tokenomics.home import Home
+
+console = Console()
+err = Console(stderr=True)
+
+
+class UserError(click.ClickException):
+    """A mistake the user can fix: printed as one line, no traceback."""
+
+    def show(self, file=None) -> None:
+        err.print(f"[bold red]error:[/] {self.message}")
+
+
+def _parse_day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"{name} '{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31")
+
+
+def _home_option(f):
+    return click.option(
+        "--home",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Tokenomics home (landing/, lake/, warehouse.duckdb, ...). Default: $TOKENOMICS_HOME or ./data",
+    )(f)
+
+
+def _ensure_hmac_key(home: Home) -> None:
+    """End-user ids are HMAC-pseudonymized; give a demo home its own random key if none is set."""
+    from tokenomics.privacy import HMAC_KEY_ENV
+
+    if os.environ.get(HMAC_KEY_ENV):
+        return
+    key_file = home.root / ".hmac_key"
+    if not key_file.exists():
+        home.root.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+        err.print(f"[yellow]note:[/] {HMAC_KEY_ENV} not set; using a random key kept in {key_file} (set it in production)")
+    os.environ[HMAC_KEY_ENV] = key_file.read_text().strip()
+
+
+def _friendly(fn):
+    """Turn the errors a user can cause into one clear line."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from tokenomics.sources import UnknownSourceError
+        from tokenomics.sources.normalize import ReaderError
+
+        known: tuple[type[Exception], ...] = (ReaderError, UnknownSourceError, FileNotFoundError)
+        try:
+            from tokenomics.config import ConfigError
+
+            known += (ConfigError,)
+        except ImportError:
+            pass
+        try:
+            return fn(*args, **kwargs)
+        except known as exc:
+            raise UserError(str(exc)) from exc
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Tokenomics: where your LLM tokens and dollars go.
+
+    Reads gateway logs (LiteLLM, OpenTelemetry, ...) and provider bills (OpenAI, Anthropic, AWS CUR,
+    Azure, GCP, FOCUS), validates them, and publishes per-team and per-feature cost tables to a DuckDB
+    warehouse that BI tools read. Start with `tokenomics demo`.
+    """
+
+
+@main.command()
+@_home_option
+@click.option("--start", required=True, help="First day to generate (YYYY-MM-DD, UTC).")
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="Number of days.")
+@click.option("--events-per-day", type=click.IntRange(1), default=5000, show_default=True, help="Average gateway requests per day.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Random seed: the same seed writes the same files.")
+@_friendly
+def generate(home, start, days, events_per_day, seed):
+    """Write a synthetic company's gateway logs and provider bills in every supported format, plus truth/."""
+    from tokenomics.generator import generate as run_generate
+
+    h = Home.resolve(home)
+    first = _parse_day(start, "--start")
+    with console.status(f"generating {days} days x ~{events_per_day:,} events into {h.root} ..."):
+        t0 = time.perf_counter()
+        summary = run_generate(h.root, first, days, events_per_day, seed)
+    console.print(f"[green]generated[/] {h.root} in {time.perf_counter() - t0:.1f}s")
+    if isinstance(summary, dict):
+        for key, value in summary.items():
+            if not isinstance(value, (list, dict)):
+                console.print(f"  {key}: {value}")
+
+
+def _landing_days(h: Home) -> list[date]:
+    days = set()
+    if h.landing.is_dir():
+        for source_dir in h.landing.iterdir():
+            for d in source_dir.iterdir() if source_dir.is_dir() else []:
+                try:
+                    days.add(date.fromisoformat(d.name))
+                except ValueError:
+                    continue
+    return sorted(days)
+
+
+def _run(h: Home, start: date | None, end: date | None):
+    from pipelines.runner import run_days
+
+    days = _landing_days(h)
+    if start is None or end is None:
+        if not days:
+            raise UserError(f"no landing files under {h.landing}; run `tokenomics generate` or pass --start/--end")
+        start, end = start or days[0], end or days[-1]
+    if end < start:
+        raise UserError(f"--end {end} is before --start {start}")
+    os.environ["TOKENOMICS_HOME"] = str(h.root)
+    _ensure_hmac_key(h)
+    with console.status(f"materializing {start} .. {end} ({(end - start).days + 1} days) through Dagster ..."):
+        t0 = time.perf_counter()
+        result = run_days(h, start, end)
+    elapsed = time.perf_counter() - t0
+    if not result.success:
+        failed = [e for e in result.all_events if e.is_failure]
+        detail = failed[0].message if failed else "see the Dagster run logs"
+        raise UserError(f"run {result.run_id} failed: {detail}")
+    console.print(f"[green]materialized[/] {start} .. {end} in {elapsed:.1f}s (run {result.run_id[:8]})")
+    return result
+
+
+@main.command()
+@_home_option
+@click.option("--start", default=None, help="First day (YYYY-MM-DD). Default: first day with landing files.")
+@click.option("--end", default=None, help="Last day, inclusive. Default: last day with landing files.")
+@_friendly
+def run(home, start, end):
+    """Materialize days through Dagster in-process (one single-run backfill, as the UI does)."""
+    _run(Home.resolve(home), _parse_day(start, "--start"), _parse_day(end, "--end"))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", default="auto", show_default=True, help="Reader name, or 'auto' to recognize each file.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@_friendly
+def ingest(files, source, out):
+    """Normalize files outside the pipeline into canonical Parquet tables (one line per file)."""
+    from tokenomics import sources
+    from tokenomics.ingest import ingest_files
+
+    if source != "auto":
+        sources.reader(source)  # a wrong name is one clear error line
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise UserError(f"no such file: {', '.join(missing)}")
+    errors: list[str] = []
+    report = ingest_files(list(files), source, out, errors=errors)
+    table = Table("file", "source", "read", "kept", "quarantined", "deduplicated", "skipped", box=None)
+    for c in report.files:
+        table.add_row(Path(c.file).name, c.source, *(f"{getattr(c, k):,}" for k in ("read", "kept", "quarantined", "deduplicated", "skipped")))
+    console.print(table)
+    for line in errors:
+        err.print(f"[bold red]error:[/] {line}")
+    written = ", ".join(f"{t}.parquet ({n:,})" for t, n in report.rows.items())
+    console.print(f"wrote {out}/: {written or 'no rows'}; quarantine.parquet ({report.quarantined:,})")
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV or Parquet with columns day, series, value.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output CSV or Parquet (by extension).")
+@_friendly
+def detect(input_path, out):
+    """Run the anomaly detector on any daily series table (day, series, value)."""
+    from tokenomics.anomalies.cli_detect import run_detect
+
+    if not input_path.is_file():
+        raise UserError(f"no such file: {input_path}")
+    rows = run_detect(input_path, out)
+    console.print(f"wrote {rows:,} rows to {out}")
+
+
+def print_summary(h: Home) -> None:
+    from tokenomics.report import summarize, summary_markdown
+
+    s = summarize(h.warehouse)
+    h.reports.mkdir(parents=True, exist_ok=True)
+    report_file = h.reports / "summary.md"
+    report_file.write_text(summary_markdown(s))
+    console.rule(f"Tokenomics — {s.month}")
+    teams = Table("team", "cost (USD)", "requests", "tokens", title="Cost by team this month")
+    for r in s.by_team.iter_rows(named=True):
+        teams.add_row(r["team"], f"{r['cost_usd']:,.2f}", f"{r['requests']:,}", f"{r['tokens']:,}")
+    console.print(teams)
+    feats = Table("team", "feature", "cost (USD)", title="Top features")
+    for r in s.top_features.iter_rows(named=True):
+        feats.add_row(r["team"], r["feature"], f"{r['cost_usd']:,.2f}")
+    models = Table("provider", "model", "cost (USD)", "requests", title="Top models")
+    for r in s.top_models.iter_rows(named=True):
+        models.add_row(r["provider"], r["model"], f"{r['cost_usd']:,.2f}", f"{r['requests']:,}")
+    console.print(feats)
+    console.print(models)
+    console.print(
+        f"total this month ${s.total_cost_usd:,.2f}; unattributed {s.unattributed_share:.1%} of cost; "
+        f"unpriced {s.unpriced_share:.2%} of requests"
+    )
+    console.print(f"warehouse: {h.warehouse}  (open read-only: duckdb -readonly {h.warehouse})")
+    console.print(f"report:    {report_file}")
+    console.print(f"dagster:   {h.dagster}  (make ui, or DAGSTER_HOME={h.dagster} dagster dev -w workspace.yaml)")
+
+
+@main.command()
+@_home_option
+@click.option("--days", type=click.IntRange(1, 400), default=45, show_default=True, help="Days of history to generate.")
+@click.option("--events-per-day", type=click.IntRange(1), default=3000, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@_friendly
+def demo(home, days, events_per_day, seed):
+    """Generate a sample company, run every day through Dagster, print a summary."""
+    from tokenomics.generator import generate as run_generate
+
+    h = Home.resolve(home)
+    end = datetime.now(timezone.utc).date() - timedelta(days=1)
+    start = end - timedelta(days=days - 1)
+    with console.status(f"generating {days} days of a sample company into {h.root} ..."):
+        run_generate(h.root, start, days, events_per_day, seed)
+    console.print(f"[green]generated[/] {days} days ({start} .. {end}) in {h.landing}")
+    _run(h, start, end)
+    print_summary(h)
+
+
+if __name__ == "__main__":
+    main()
