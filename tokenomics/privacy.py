@@ -38,3 +38,28 @@ def pseudonymize(raw: pl.Expr) -> pl.Expr:
     """user_hash: first 128 bits of HMAC-SHA256(key, user id); null or '' stays null."""
     key = hmac_key()
     return raw.cast(pl.String).map_batches(lambda s: _digest(s, key), return_dtype=pl.String)
+
+
+SECRET_VALUE = r"(?i)(\bsk-[A-Za-z0-9_\-]{8,}|\bBearer\s+\S+|\bsk-ant-[A-Za-z0-9_\-]+|\bAKIA[0-9A-Z]{16}\b)"
+"""Things that look like API keys or bearer tokens, wherever they appear in a value."""
+
+SENSITIVE_KEY = (
+    r"(?i)(authorization|api[_.\-]?key|secret|password|passwd|cookie|bearer|(^|[._\-])token($|[._\-])"
+    r"|messages?$|prompt|completion$|content|instructions|tool\.definitions|\.body$)"
+)
+"""Attribute keys whose values are secrets or prompt/response bodies: never stored as labels."""
+
+
+def redact_secrets(raw: pl.Expr) -> pl.Expr:
+    """Replace anything that looks like a key or bearer token inside a string value."""
+    return raw.str.replace_all(SECRET_VALUE, "[redacted]")
+
+
+def safe_labels(labels: pl.Expr) -> pl.Expr:
+    """Drop labels whose key names a secret or a body; redact secret-looking values in the rest."""
+    element = pl.element()
+    return labels.list.eval(
+        element.filter(~element.struct.field("key").str.contains(SENSITIVE_KEY)).struct.with_fields(
+            redact_secrets(pl.field("value")).alias("value")
+        )
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from tokenomics.privacy import redact_secrets, safe_labels
 from tokenomics.schema import DEDUP_KEYS, QUARANTINE, TABLES, TOKEN_COLUMNS
 
 
@@ -116,6 +117,22 @@ DEFAULTS: dict[str, dict[str, pl.Expr]] = {
 }
 
 
+def _redact(frame: pl.DataFrame, schema: dict) -> pl.DataFrame:
+    """Defense in depth: whatever a reader staged, no key, bearer token or body survives into a table."""
+    fixes = []
+    for col in frame.columns:
+        if col.startswith("_") or col in ("source", "source_file"):
+            continue
+        dtype = frame.schema[col]
+        if dtype == pl.String:
+            fixes.append(redact_secrets(pl.col(col)).alias(col))
+        elif col == "labels" and isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+            fixes.append(safe_labels(pl.col(col)).alias(col))
+        elif dtype == pl.List(pl.String):
+            fixes.append(pl.col(col).list.eval(redact_secrets(pl.element())).alias(col))
+    return frame.with_columns(fixes) if fixes else frame
+
+
 def conform(staged: Staged, *, source: str, source_file: str) -> Normalized:
     """Cast a staged chunk into its canonical schema; route every bad row to quarantine with a reason."""
     table, frame = staged.table, staged.frame
@@ -127,6 +144,7 @@ def conform(staged: Staged, *, source: str, source_file: str) -> Normalized:
     frame = frame.with_columns(
         pl.lit(source).alias("source"), pl.lit(source_file).alias("source_file")
     )
+    frame = _redact(frame, schema)
     raw_cols = [c for c in frame.columns if not c.startswith("_")]
 
     cast_exprs, cast_fail = [], []

@@ -1,0 +1,83 @@
+"""End to end: generated company -> Dagster materialization -> published tables equal the truth."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+import pytest
+
+from tests.conftest import E2E_DAYS, E2E_START
+
+TOKENS = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens"]
+KEYS = ["day", "team", "feature", "model"]
+
+
+def _warehouse(home, sql: str) -> pl.DataFrame:
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return con.execute(sql).pl()
+    finally:
+        con.close()
+
+
+def test_usage_daily_equals_truth_for_gateway_traffic(company):
+    published = _warehouse(company, "SELECT * FROM usage_daily")
+    got = published.group_by(KEYS).agg(pl.col(["requests", *TOKENS]).sum().cast(pl.Int64)).sort(KEYS)
+    truth = pl.read_parquet(company.truth / "usage_daily.parquet").filter(pl.col("via_gateway"))
+    want = truth.group_by(KEYS).agg(pl.col(["requests", *TOKENS]).sum().cast(pl.Int64)).sort(KEYS)
+    assert got.height == want.height
+    assert got.equals(want.select(got.columns)), got.join(want, on=KEYS, how="full").filter(
+        pl.col("requests") != pl.col("requests_right")
+    )
+
+
+def test_every_day_was_published(company):
+    days = _warehouse(company, "SELECT DISTINCT day FROM usage_daily ORDER BY day")["day"].to_list()
+    assert days == [E2E_START + timedelta(days=i) for i in range(E2E_DAYS)]
+
+
+# Published list prices, USD per million tokens: (input, cache read, cache write, output).
+LIST_PRICES = {
+    "gpt-4o": (Decimal("2.50"), Decimal("1.25"), Decimal("2.50"), Decimal("10.00")),
+    "gpt-4o-mini": (Decimal("0.15"), Decimal("0.075"), Decimal("0.15"), Decimal("0.60")),
+    "claude-sonnet-4-20250514": (Decimal("3.00"), Decimal("0.30"), Decimal("3.75"), Decimal("15.00")),
+    "claude-3-5-haiku-20241022": (Decimal("0.80"), Decimal("0.08"), Decimal("1.00"), Decimal("4.00")),
+}
+
+
+def _independent_cost(row: dict) -> Decimal:
+    inp, cache_read, cache_write, out = LIST_PRICES[row["model"]]
+    uncached = row["input_tokens"] - row["cache_read_tokens"] - row["cache_write_tokens"]
+    cost = (
+        uncached * inp + row["cache_read_tokens"] * cache_read + row["cache_write_tokens"] * cache_write
+        + row["output_tokens"] * out
+    ) / Decimal(1_000_000)
+    return cost / 2 if row["is_batch"] else cost
+
+
+def test_cost_equals_independent_computation_from_list_prices(company):
+    events = pl.read_parquet(company.lake / "usage_events" / "*" / "*.parquet")
+    events = events.filter(pl.col("model").is_in(list(LIST_PRICES)) & (pl.col("service_tier") == "default"))
+    models_seen = set(events["model"].unique())
+    assert len(models_seen) >= 3, models_seen
+    mismatches = []
+    for row in events.iter_rows(named=True):
+        want = _independent_cost(row)
+        if abs(row["cost_usd"] - want) > Decimal("1e-9"):
+            mismatches.append((row["model"], row["event_id"], row["cost_usd"], want))
+    assert not mismatches, mismatches[:5]
+    total = _warehouse(company, "SELECT sum(cost_usd) AS c FROM usage_daily")["c"][0]
+    assert total > 0
+
+
+def test_unattributed_and_unpriced_are_visible_not_hidden(company):
+    row = _warehouse(
+        company,
+        "SELECT count(*) FILTER (WHERE team IS NULL OR feature IS NULL) AS nulls, "
+        "count(*) FILTER (WHERE team = 'unattributed') AS unattributed FROM usage_daily",
+    ).row(0, named=True)
+    assert row["nulls"] == 0
+    assert row["unattributed"] > 0

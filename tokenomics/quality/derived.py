@@ -1,0 +1,83 @@
+"""Derived columns the suites validate: computed once in Polars over the whole day, before chunking.
+
+A derived column turns a rule GX cannot see chunk by chunk (uniqueness across the day, a share of the
+day's spend) or across columns (cache reads + writes <= input) into a plain column a single-column
+expectation can check. Where a row fails, the derived value is what a reader wants to see in the
+sample: the duplicated key, the unpriced model, the excess token count.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from tokenomics.schema import TOKEN_COLUMNS, UNATTRIBUTED
+
+_F64 = pl.Float64
+
+
+def _duplicated_key(*keys: str) -> pl.Expr:
+    """The key itself on rows whose key occurs more than once in the frame (global, not per chunk)."""
+    label = pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|", ignore_nulls=True)
+    return pl.when(pl.struct(keys).is_duplicated()).then(label)
+
+
+def _excess(part: pl.Expr, total: str) -> pl.Expr:
+    """How far a subset count goes above the total that should include it (<= 0 when sound)."""
+    return part - pl.col(total)
+
+
+def _share_of_day(part: pl.Expr, total: pl.Expr) -> pl.Expr:
+    """Each row's contribution to a day-level share: sums to part/total over the day, 0 when total is 0."""
+    total_f = total.cast(_F64).sum()
+    return pl.when(total_f > 0).then(part.cast(_F64).fill_null(0.0) / total_f).otherwise(0.0).fill_null(0.0)
+
+
+def _model_where(condition: pl.Expr) -> pl.Expr:
+    """The model on rows matching `condition`, else null: samples then name the models to look at."""
+    return pl.when(condition.fill_null(False)).then(pl.col("model").fill_null("(no model)"))
+
+
+_TOKENS_SEEN = (pl.col("input_tokens") + pl.col("output_tokens")) > 0
+_COST = pl.col("cost_usd")
+
+DERIVED: dict[str, pl.Expr] = {
+    "duplicate_event_key": _duplicated_key("source", "event_id"),
+    "duplicate_line_key": pl.when(pl.col("line_id").is_not_null()).then(_duplicated_key("source", "line_id")),
+    "duplicate_usage_daily_grain": _duplicated_key("day", "team", "feature", "provider", "model", "model_id"),
+    "duplicate_billing_daily_grain": _duplicated_key("day", "provider", "billing_currency"),
+    "null_token_column": pl.coalesce([pl.when(pl.col(c).is_null()).then(pl.lit(c)) for c in TOKEN_COLUMNS]),
+    "cache_excess_tokens": _excess(pl.col("cache_read_tokens") + pl.col("cache_write_tokens"), "input_tokens"),
+    "reasoning_excess_tokens": _excess(pl.col("reasoning_tokens"), "output_tokens"),
+    "errors_excess_requests": _excess(pl.col("errors"), "requests"),
+    "unpriced_model": _model_where(pl.col("cost_source") == "unpriced"),
+    "zero_cost_model": _model_where((_COST == 0) & _TOKENS_SEEN),
+    # in the mart an all-unpriced group sums to 0: that is the unpriced check's business, not this one's
+    "zero_cost_model_daily": _model_where((_COST == 0) & _TOKENS_SEEN & (pl.col("unpriced_requests") == 0)),
+    "unknown_provider_model": _model_where(pl.col("provider") == "other"),
+    "unattributed_spend_share": _share_of_day(pl.when(pl.col("team") == UNATTRIBUTED).then(_COST), _COST),
+    "unpriced_request_share": _share_of_day(pl.col("unpriced_requests"), pl.col("requests")),
+    "charge_period_seconds": (pl.col("charge_period_end") - pl.col("charge_period_start")).dt.total_seconds(),
+    # provider-days seen on one side only are not comparable (direct traffic, export not configured)
+    "gateway_over_billed": pl.when(pl.col("gateway_cost_usd").is_null() | pl.col("billed_cost_usd").is_null())
+    .then(None)
+    .when(pl.col("billed_cost_usd") == 0)
+    .then(pl.when(pl.col("gateway_cost_usd") == 0).then(None).otherwise(float("inf")))
+    .otherwise(pl.col("gateway_cost_usd").cast(_F64) / pl.col("billed_cost_usd").cast(_F64)),
+}
+
+
+def needed_columns(name: str) -> list[str]:
+    """Source columns a derived column reads."""
+    return sorted(set(DERIVED[name].meta.root_names()))
+
+
+def gateway_vs_billing(usage: pl.DataFrame, billing: pl.DataFrame) -> pl.DataFrame:
+    """Gateway cost estimate beside billed cost per (day, provider): the frame the ratio check reads.
+
+    `usage` is usage_events or usage_daily (day, provider, cost_usd); `billing` is billing_daily
+    (day, provider, billed_cost_usd). A provider-day present on one side only keeps a null on the other.
+    """
+    gateway = usage.group_by("day", "provider").agg(pl.col("cost_usd").sum().alias("gateway_cost_usd"))
+    billed = billing.group_by("day", "provider").agg(pl.col("billed_cost_usd").sum())
+    joined = gateway.join(billed, on=["day", "provider"], how="full", coalesce=True)
+    return joined.select("day", "provider", "gateway_cost_usd", "billed_cost_usd").sort("day", "provider")
