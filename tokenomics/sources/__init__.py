@@ -10,6 +10,7 @@ A reader module defines:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from pathlib import Path
 from types import ModuleType
 

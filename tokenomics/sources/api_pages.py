@@ -1,0 +1,323 @@
+"""Provider report pages (OpenAI and Anthropic usage/cost APIs) and their CSV twins, as all-text rows.
+
+The four provider-report readers share one shape: pages of time buckets of results. This module turns
+a file of pages into flat, all-text rows (one per result) and holds the edge parsers they all need.
+
+Files accepted: one page object ``{"data": [buckets...], "has_more": .., "next_page": ..}``, a JSON
+list of pages (or of bare buckets), JSONL with one page per line, or (OpenAI only) the dashboard
+CSV export. Pagination cursors are opaque and never followed: every page in the file is read.
+
+Rows: nested fields are flattened with ``_`` (``amount.value`` -> ``amount_value``, the name the
+OpenAI CSV export uses) and each result carries its bucket's fields (``start_time``/``end_time`` or
+``starting_at``/``ending_at``). Every value stays text: JSON numbers keep their literal digits, so
+``0.8958740000000000`` never passes through a float. ``_line`` is the JSONL line of the page, the
+result's ordinal in a single JSON document, or the CSV line; ``_page`` numbers pages so group-by
+evidence can be judged per API response. For conservation, a result is a row: empty buckets
+(``results: []``) read nothing; CSV rows with only time columns are read and skipped.
+
+These files are provider-side aggregates (one result per bucket and group), so parsing them with
+the json module, one page at a time, is cheap; chunks never split a page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from tokenomics.schema import UTC_TS
+from tokenomics.sources.csvio import iter_csv_chunks
+from tokenomics.sources.normalize import ReaderError
+
+TIME_COLUMNS = frozenset({"start_time", "end_time", "start_time_iso", "end_time_iso", "starting_at", "ending_at"})
+MARKERS = ("_line", "_page", "_reject")
+RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
+NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
+
+
+# ---- reading files into all-text rows -------------------------------------------------------------
+
+
+def is_json(head: bytes) -> bool:
+    """True when the first non-blank byte (after a BOM) opens a JSON object or array."""
+    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
+
+
+def has_json_key(head: bytes, key: str) -> bool:
+    """True when `key` appears as an object key (not merely as a value) in the JSON text `head`."""
+    return re.search(rb'"' + re.escape(key.encode()) + rb'"\s*:', head) is not None
+
+
+def time_only_csv(head: bytes, path: Path, name_hint: str, other_hint: str) -> bool:
+    """An export with only the four time columns (no usage at all) says nothing about its kind but its
+    file name: claim it when the name mentions `name_hint` and not `other_hint` ('usage' / 'cost')."""
+    first = head.decode("utf-8-sig", errors="ignore").split("\n", 1)[0].strip()
+    names = {c.strip() for c in first.split(",")} if first else set()
+    stem = Path(path).name.lower()
+    return bool(names) and names <= TIME_COLUMNS and name_hint in stem and other_hint not in stem
+
+
+def read_report_rows(
+    path: Path, *, source: str, chunk_rows: int, csv: bool = True
+) -> Iterator[pl.DataFrame]:
+    """All-text row frames with `_line`, `_page`, `_reject` from JSON pages or (if `csv`) a CSV export."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if not head.strip():
+        return
+    if is_json(head):
+        yield from _frames(_page_rows(path, source), chunk_rows)
+    elif csv:
+        for chunk in iter_csv_chunks(path, source=source, chunk_rows=chunk_rows):
+            yield chunk.with_columns(pl.lit(None, pl.Int64).alias("_page"), pl.lit(None, pl.String).alias("_reject"))
+    else:
+        raise ReaderError(source, path, "expected JSON report pages ({\"data\": [...]}), found something else", line=1)
+
+
+def _loads(text: str):
+    # keep numbers as their literal text: money must never round-trip through a binary float
+    return json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
+
+
+def _documents(path: Path, source: str) -> Iterator[tuple[int | None, object]]:
+    """(JSONL line or None for a whole document, parsed value); a JSONL line that does not parse
+    yields (line, None). A whole document that does not parse is a ReaderError naming its line."""
+    try:
+        if not _first_line_parses(path):
+            text = path.read_text(encoding="utf-8-sig")
+            try:
+                yield None, _loads(text)
+                return
+            except json.JSONDecodeError as exc:
+                # JSONL whose first line is broken: read it line by line; otherwise the file is unreadable
+                if not any(_is_json_value(line) for line in text.splitlines()[1:]):
+                    raise ReaderError(source, path, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
+        with open(path, encoding="utf-8-sig") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    yield number, _try_loads(line)
+    except UnicodeDecodeError as exc:
+        raise ReaderError(source, path, f"not UTF-8 text ({exc.reason})") from exc
+
+
+def _try_loads(line: str) -> object:
+    try:
+        return _loads(line)
+    except json.JSONDecodeError:
+        return None
+
+
+def _is_json_value(line: str) -> bool:
+    return isinstance(_try_loads(line), (dict, list))
+
+
+def _first_line_parses(path: Path) -> bool:
+    with open(path, encoding="utf-8-sig") as fh:
+        for line in fh:
+            if line.strip():
+                return _is_json_value(line)
+    return False
+
+
+def _page_rows(path: Path, source: str) -> Iterator[list[dict]]:
+    """Rows of one page at a time (pages are never split across chunks)."""
+    ordinal, page_no = 0, 0
+    for line, doc in _documents(path, source):
+        # a file whose first document is not a report (e.g. a saved API error) is not this format;
+        # a stray non-page line further down a JSONL file is quarantined instead
+        if page_no == 0 and doc is not None and not (isinstance(doc, list) or _is_page(doc) or _is_bucket(doc)):
+            raise ReaderError(source, path, "not a report page: expected an object with a 'data' list", line=line or 1)
+        for page in doc if isinstance(doc, list) else [doc]:
+            page_no += 1
+            rows = _explode(page)
+            for row in rows:
+                ordinal += 1
+                row["_line"], row["_page"] = (line if line is not None else ordinal), page_no
+            yield rows
+
+
+def _is_page(doc: object) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("data"), list)
+
+
+def _is_bucket(doc: object) -> bool:
+    return isinstance(doc, dict) and "results" in doc and "data" not in doc
+
+
+def _explode(page: object) -> list[dict]:
+    """One row per result, each carrying its bucket's fields; a broken part becomes one rejected row."""
+    if page is None:
+        return [{"_reject": "malformed_json"}]
+    if _is_bucket(page):
+        page = {"data": [page]}
+    if not _is_page(page):
+        return [{"_reject": "not_a_report_page"}]
+    rows = []
+    for bucket in page["data"]:
+        if not isinstance(bucket, dict) or not isinstance(bucket.get("results", []), list):
+            rows.append({"_reject": "malformed_bucket"})
+            continue
+        bounds = _flatten({k: v for k, v in bucket.items() if k not in ("results", "object")})
+        for result in bucket.get("results", []):
+            rows.append({**bounds, **_flatten(result)} if isinstance(result, dict) else {"_reject": "malformed_result"})
+    return rows
+
+
+def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict[str, str | None]:
+    out = {} if out is None else out
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            _flatten(value, f"{name}_", out)
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, list):
+            out[name] = json.dumps(value)
+        else:
+            out[name] = None if value in (None, "") else str(value)
+    return out
+
+
+def _frames(pages: Iterator[list[dict]], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    rows: list[dict] = []
+    for page in pages:
+        rows.extend(page)
+        if len(rows) >= chunk_rows:
+            yield _frame(rows)
+            rows = []
+    if rows:
+        yield _frame(rows)
+
+
+def _frame(rows: list[dict]) -> pl.DataFrame:
+    frame = pl.from_dicts(rows, infer_schema_length=None)
+    for marker in MARKERS:
+        if marker not in frame.columns:
+            frame = frame.with_columns(pl.lit(None).alias(marker))
+    return frame.with_columns(
+        pl.exclude("_line", "_page").cast(pl.String), pl.col("_line", "_page").cast(pl.Int64)
+    )
+
+
+def split_unread(rows: pl.DataFrame, kind: str | None = None) -> tuple[pl.DataFrame, int]:
+    """Drop rows that carry no usage, returning how many were skipped: CSV rows with only time columns,
+    and (when `kind` is given) results of another endpoint, e.g. embeddings in a completions file."""
+    content = [c for c in rows.columns if c not in TIME_COLUMNS and c != "object" and not c.startswith("_")]
+    unread = pl.all_horizontal([pl.col(c).is_null() for c in content]) if content else pl.lit(True)
+    if kind and "object" in rows.columns:
+        unread = unread | (pl.col("object").is_not_null() & ~pl.col("object").str.contains(kind, literal=True))
+    unread = unread & pl.col("_reject").is_null()
+    kept = rows.filter(~unread)
+    return kept, rows.height - kept.height
+
+
+# ---- edge parsers: text in, loosely typed values out ---------------------------------------------
+
+
+def field(rows: pl.DataFrame, *names: str) -> pl.Expr:
+    """First present, non-blank value among `names` (schema drift: absent columns read as null)."""
+    present = [pl.col(n).str.strip_chars() for n in names if n in rows.columns]
+    if not present:
+        return pl.lit(None, pl.String)
+    value = pl.coalesce(present) if len(present) > 1 else present[0]
+    return pl.when(value != "").then(value)
+
+
+def count_text(text: pl.Expr) -> pl.Expr:
+    """Integer counter as text, float-formatted counts ('59200.0') included; anything else stays as is
+    so normalize quarantines it as bad_<column>."""
+    return text.str.replace(r"^(-?\d+)\.0*$", "${1}")
+
+
+def count(text: pl.Expr) -> pl.Expr:
+    """Integer counter as Int64 (null when not an integer)."""
+    return count_text(text).cast(pl.Int64, strict=False)
+
+
+def unix_seconds(text: pl.Expr) -> pl.Expr:
+    """OpenAI bucket bounds: Unix seconds as text -> Datetime UTC."""
+    return (count(text) * 1_000_000).cast(UTC_TS)
+
+
+def rfc3339(text: pl.Expr) -> pl.Expr:
+    """Anthropic bucket bounds and OpenAI `*_iso` columns: RFC 3339 text -> Datetime UTC."""
+    return text.str.to_datetime(RFC3339, time_zone="UTC", strict=False).cast(UTC_TS)
+
+
+def flag(text: pl.Expr) -> pl.Expr:
+    """JSON true/false and the CSV's TRUE/FALSE -> Boolean (null when neither)."""
+    lower = text.str.to_lowercase()
+    return (
+        pl.when(lower.is_in(["true", "t", "1", "yes"]))
+        .then(pl.lit(True))
+        .when(lower.is_in(["false", "f", "0", "no"]))
+        .then(pl.lit(False))
+        .otherwise(pl.lit(None, pl.Boolean))
+    )
+
+
+def unparsed(text: pl.Expr, parsed: pl.Expr, reason: str) -> pl.Expr:
+    """Reject reason for a value that was present but did not parse (else null)."""
+    return pl.when(text.is_not_null() & parsed.is_null()).then(pl.lit(reason))
+
+
+def dollars_from_cents(text: pl.Expr) -> pl.Expr:
+    """Decimal text in cents -> exact decimal text in dollars ("123.45" -> "1.2345000000000000")."""
+    cents = text.cast(pl.Decimal(38, 16), strict=False)
+    return (cents * pl.lit("0.01").cast(pl.Decimal(38, 2))).cast(pl.String)
+
+
+def upper(text: pl.Expr) -> pl.Expr:
+    return text.str.to_uppercase()
+
+
+def workspace_or_default(rows: pl.DataFrame, column: str = "workspace_id") -> pl.Expr:
+    """Anthropic reports a null workspace_id both for the default workspace and when not grouped by
+    workspace. On a page where some result names a workspace the report was grouped, so null there
+    is the default workspace ('default'); on a page with none we cannot tell, and keep null."""
+    if column not in rows.columns:
+        return pl.lit(None, pl.String)
+    ws = field(rows, column)
+    grouped = ws.is_not_null().any().over("_page")
+    return pl.when(ws.is_not_null()).then(ws).when(grouped).then(pl.lit("default"))
+
+
+def line_id(rows: pl.DataFrame, start: pl.Expr, end: pl.Expr, ignore: tuple[str, ...] = ()) -> pl.Expr:
+    """Stable id of a result: its bucket bounds plus every field whose value is not a number.
+
+    Group-by fields are text (ids, names, tiers, booleans) and measures are numbers, so this keeps
+    known group-bys and any new one (distinct groups never collide) while leaving measures out: the
+    same bucket delivered twice, or restated with new numbers, gets the same id and dedup keeps one
+    version instead of summing two. Null fields are left out, so an older file without a newer
+    group-by field gets the same id as a newer file where it is null.
+    """
+    skip = TIME_COLUMNS | {"object", *ignore}
+    iso = "%Y-%m-%dT%H:%M:%SZ"
+    parts = [start.dt.strftime(iso), end.dt.strftime(iso)]
+    for name in sorted(c for c in rows.columns if not c.startswith("_") and c not in skip):
+        value = pl.col(name).str.strip_chars()
+        lower = value.str.to_lowercase()
+        value = (
+            pl.when(value.str.contains(NUMBER)).then(pl.lit(None, pl.String))
+            # the CSV export writes FALSE where the API writes false: one spelling for the id
+            .when(lower.is_in(["true", "false"])).then(lower)
+            .otherwise(value)
+        )
+        parts.append(pl.lit(f"{name}=") + value)
+    return pl.concat_str(parts, separator="|", ignore_nulls=True)
+
+
+def stage(rows: pl.DataFrame, canonical: dict[str, pl.Expr], rejects: list[pl.Expr]) -> pl.DataFrame:
+    """Canonical columns, then the record's own fields (kept so quarantine `raw` shows what was read),
+    `_line`, and `_reject` (the reader's reasons after any reason set while reading)."""
+    own = [c for c in rows.columns if c not in canonical and not c.startswith("_")]
+    return rows.select(
+        *[expr.alias(name) for name, expr in canonical.items()],
+        *own,
+        "_line",
+        pl.coalesce([pl.col("_reject"), *rejects]).alias("_reject"),
+    )
