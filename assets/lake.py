@@ -1,6 +1,5 @@
 """Lake assets: landing files normalized into canonical, deduplicated day partitions."""
 
-from __future__ import annotations
 
 from datetime import date
 

@@ -1,6 +1,5 @@
 """Mart assets: one DuckDB SQL file per published table, run per day into lake/marts/<table>/day=D/."""
 
-from __future__ import annotations
 
 import dagster as dg
 

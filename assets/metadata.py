@@ -1,6 +1,5 @@
 """Metadata that makes an asset's page in the Dagster UI self-explanatory."""
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl

@@ -1,6 +1,5 @@
 """The one partitioning of the project: UTC calendar days."""
 
-from __future__ import annotations
 
 import os
 

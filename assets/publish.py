@@ -1,6 +1,5 @@
 """The published BI warehouse: rebuilt from the marts and swapped in atomically."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Resources the assets use: where the home is and what its configuration says."""
 
-from __future__ import annotations
 
 import os
 import dagster as dg

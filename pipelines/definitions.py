@@ -1,6 +1,5 @@
 """The one Definitions object of the code location (workspace.yaml points here)."""
 
-from __future__ import annotations
 
 import dagster as dg
 

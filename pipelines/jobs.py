@@ -1,6 +1,5 @@
 """Jobs: the whole daily graph, and the billing slice re-run for restated days."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Materialize a range of days in-process through Dagster, recorded in the home's Dagster instance."""
 
-from __future__ import annotations
 
 import os
 from datetime import date

@@ -1,6 +1,5 @@
 """Nightly schedule: yesterday in full, plus the trailing billing days providers restate."""
 
-from __future__ import annotations
 
 from datetime import timedelta
 
