@@ -1,4 +1,4 @@
-"""Derived columns the suites validate: computed once in Polars over the whole day, before chunking.
+"""Derived columns the suites validate, computed in Polars before GX sees a chunk.
 
 A derived column turns a rule GX cannot see chunk by chunk (uniqueness across the day, a share of the
 day's spend) or across columns (cache reads + writes <= input) into a plain column a single-column
@@ -8,6 +8,9 @@ sample: the duplicated key, the unpriced model, the excess token count.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import polars as pl
 
 from tokenomics.schema import TOKEN_COLUMNS, UNATTRIBUTED
@@ -15,10 +18,47 @@ from tokenomics.schema import TOKEN_COLUMNS, UNATTRIBUTED
 _F64 = pl.Float64
 
 
-def _duplicated_key(*keys: str) -> pl.Expr:
-    """The key itself on rows whose key occurs more than once in the frame (global, not per chunk)."""
-    label = pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|", ignore_nulls=True)
-    return pl.when(pl.struct(keys).is_duplicated()).then(label)
+@dataclass(frozen=True)
+class Derived:
+    """A derived column: the source columns it reads and how to compute it.
+
+    `whole_day` columns (duplicates, shares of the day) are computed once over the full frame;
+    the others are row-local and computed chunk by chunk, so they never hold a full-day column.
+    """
+
+    columns: tuple[str, ...]
+    compute: Callable[[pl.DataFrame], pl.Series]
+    whole_day: bool = False
+
+
+def _expr(expr: pl.Expr, *, whole_day: bool = False) -> Derived:
+    columns = tuple(sorted(set(expr.meta.root_names())))
+    return Derived(columns, lambda frame: frame.select(expr).to_series(), whole_day)
+
+
+def _duplicated_key(*keys: str) -> Derived:
+    """The key itself ('src|id') on rows whose key occurs more than once in the frame, else null.
+
+    Global over the day, not per chunk. Sorting 64-bit hashes finds candidates in ~30 MB per million
+    rows (a hash-table is_duplicated on the strings takes ~280 MB); candidates are then confirmed on
+    their real values, so a hash collision can never block a day.
+    """
+
+    def compute(frame: pl.DataFrame) -> pl.Series:
+        hashes = frame.select(pl.struct(keys).hash()).to_series()
+        ordered = hashes.sort()
+        repeated = ordered.filter(ordered == ordered.shift(1))
+        result = pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+        if repeated.is_empty():
+            return result
+        rows = hashes.is_in(repeated.implode()).arg_true()
+        candidates = frame[rows].select(
+            pl.struct(keys).is_duplicated().alias("dup"),
+            pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|", ignore_nulls=True).alias("key"),
+        )
+        return result.scatter(rows.filter(candidates["dup"]), candidates.filter("dup")["key"])
+
+    return Derived(keys, compute, whole_day=True)
 
 
 def _excess(part: pl.Expr, total: str) -> pl.Expr:
@@ -40,11 +80,7 @@ def _model_where(condition: pl.Expr) -> pl.Expr:
 _TOKENS_SEEN = (pl.col("input_tokens") + pl.col("output_tokens")) > 0
 _COST = pl.col("cost_usd")
 
-DERIVED: dict[str, pl.Expr] = {
-    "duplicate_event_key": _duplicated_key("source", "event_id"),
-    "duplicate_line_key": pl.when(pl.col("line_id").is_not_null()).then(_duplicated_key("source", "line_id")),
-    "duplicate_usage_daily_grain": _duplicated_key("day", "team", "feature", "provider", "model", "model_id"),
-    "duplicate_billing_daily_grain": _duplicated_key("day", "provider", "billing_currency"),
+_EXPRS: dict[str, pl.Expr] = {
     "null_token_column": pl.coalesce([pl.when(pl.col(c).is_null()).then(pl.lit(c)) for c in TOKEN_COLUMNS]),
     "cache_excess_tokens": _excess(pl.col("cache_read_tokens") + pl.col("cache_write_tokens"), "input_tokens"),
     "reasoning_excess_tokens": _excess(pl.col("reasoning_tokens"), "output_tokens"),
@@ -54,8 +90,6 @@ DERIVED: dict[str, pl.Expr] = {
     # in the mart an all-unpriced group sums to 0: that is the unpriced check's business, not this one's
     "zero_cost_model_daily": _model_where((_COST == 0) & _TOKENS_SEEN & (pl.col("unpriced_requests") == 0)),
     "unknown_provider_model": _model_where(pl.col("provider") == "other"),
-    "unattributed_spend_share": _share_of_day(pl.when(pl.col("team") == UNATTRIBUTED).then(_COST), _COST),
-    "unpriced_request_share": _share_of_day(pl.col("unpriced_requests"), pl.col("requests")),
     "charge_period_seconds": (pl.col("charge_period_end") - pl.col("charge_period_start")).dt.total_seconds(),
     # provider-days seen on one side only are not comparable (direct traffic, export not configured)
     "gateway_over_billed": pl.when(pl.col("gateway_cost_usd").is_null() | pl.col("billed_cost_usd").is_null())
@@ -65,10 +99,17 @@ DERIVED: dict[str, pl.Expr] = {
     .otherwise(pl.col("gateway_cost_usd").cast(_F64) / pl.col("billed_cost_usd").cast(_F64)),
 }
 
-
-def needed_columns(name: str) -> list[str]:
-    """Source columns a derived column reads."""
-    return sorted(set(DERIVED[name].meta.root_names()))
+DERIVED: dict[str, Derived] = {
+    "duplicate_event_key": _duplicated_key("source", "event_id"),
+    "duplicate_line_key": _duplicated_key("source", "line_id"),
+    "duplicate_usage_daily_grain": _duplicated_key("day", "team", "feature", "provider", "model", "model_id"),
+    "duplicate_billing_daily_grain": _duplicated_key("day", "provider", "billing_currency"),
+    "unattributed_spend_share": _expr(
+        _share_of_day(pl.when(pl.col("team") == UNATTRIBUTED).then(_COST), _COST), whole_day=True
+    ),
+    "unpriced_request_share": _expr(_share_of_day(pl.col("unpriced_requests"), pl.col("requests")), whole_day=True),
+    **{name: _expr(expr) for name, expr in _EXPRS.items()},
+}
 
 
 def gateway_vs_billing(usage: pl.DataFrame, billing: pl.DataFrame) -> pl.DataFrame:
