@@ -1,0 +1,82 @@
+"""Data-quality asset checks: each Great Expectations expectation is its own Dagster check.
+
+ERROR expectations are blocking: a failed day stops the marts and the publish downstream, so the
+previously published warehouse stays as it was. WARN expectations are recorded and shown but do
+not block. Every outcome is also written to the `data_quality` table (one row per day, table, check).
+"""
+
+from datetime import date
+
+import dagster as dg
+
+from assets.lake import billing_lines, provider_usage, usage_events
+from assets.marts import billing_daily, usage_daily
+from assets.resources import TokenomicsHome
+from tokenomics.lake import read_partition
+from tokenomics.quality import expectations_for, validate
+from tokenomics.quality.ledger import previous_day_rows, write_day_outcomes
+
+SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
+
+
+def _expectation_checks(table: str, asset, partition_of):
+    """One multi-asset check per table; one Dagster check spec per expectation."""
+    expectations = expectations_for(table)
+    specs = [
+        dg.AssetCheckSpec(e.name, asset=asset, blocking=e.blocking, description=f"[{e.severity}] {e.description}")
+        for e in expectations
+    ]
+
+    @dg.multi_asset_check(specs=specs, name=f"{table}_expectations", can_subset=False)
+    def _checks(context: dg.AssetCheckExecutionContext, tokenomics: TokenomicsHome):
+        home = tokenomics.home
+        by_check: dict[str, list[tuple[str, object]]] = {e.name: [] for e in expectations}
+        for key in context.partition_keys:
+            day = date.fromisoformat(key)
+            folder = partition_of(home, day)
+            frame = read_partition(folder)
+            outcomes = validate(
+                table, frame, context={"previous_day_rows": previous_day_rows(folder, day)}, expectations=expectations
+            )
+            write_day_outcomes(home, table, day, outcomes)
+            for outcome in outcomes:
+                by_check[outcome.name].append((key, outcome))
+        for e in expectations:
+            results = by_check[e.name]
+            failed = [(k, o) for k, o in results if not o.passed]
+            worst = failed[0][1] if failed else results[-1][1]
+            yield dg.AssetCheckResult(
+                asset_key=asset.key,
+                check_name=e.name,
+                passed=not failed,
+                severity=SEVERITY[e.severity],
+                description=worst.message,
+                metadata={
+                    "observed_value": str(worst.observed_value),
+                    "unexpected_count": sum(o.unexpected_count or 0 for _, o in results),
+                    "sample": dg.MetadataValue.json([str(v) for v in (worst.sample or [])][:10]),
+                    "days_checked": len(results),
+                    "days_failed": dg.MetadataValue.json([k for k, _ in failed]),
+                    "message": worst.message,
+                    **({"gx_exception": worst.exception} if worst.exception else {}),
+                },
+            )
+
+    return _checks
+
+
+usage_events_expectations = _expectation_checks(
+    "usage_events", usage_events, lambda home, day: home.table_day("usage_events", day)
+)
+billing_lines_expectations = _expectation_checks(
+    "billing_lines", billing_lines, lambda home, day: home.table_day("billing_lines", day)
+)
+provider_usage_expectations = _expectation_checks(
+    "provider_usage", provider_usage, lambda home, day: home.table_day("provider_usage", day)
+)
+usage_daily_expectations = _expectation_checks(
+    "usage_daily", usage_daily, lambda home, day: home.mart_day("usage_daily", day)
+)
+billing_daily_expectations = _expectation_checks(
+    "billing_daily", billing_daily, lambda home, day: home.mart_day("billing_daily", day)
+)
