@@ -1,7 +1,9 @@
 """Lake assets: landing files normalized into canonical, deduplicated day partitions."""
 
 
+import re
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -27,8 +29,20 @@ def _sources_for(table: str, names: tuple[str, ...]) -> list[str]:
 
 
 def _latest_delivery(files: list) -> tuple[list, list]:
-    """Billing exports are restated: of several deliveries of one day, the newest (last by name) wins."""
-    return (files[-1:], files[:-1]) if len(files) > 1 else (files, [])
+    """Billing exports are restated: of several deliveries of one export, the newest wins.
+
+    A re-delivery carries a `_delivered-<timestamp>` marker before the extension
+    (`costs_2026-03-03_delivered-2026-03-06.json`); files equal but for that marker are one export,
+    and the one whose name sorts last wins. Every other file is its own export and is read.
+    """
+    latest: dict[str, Path] = {}
+    for f in files:
+        latest[_DELIVERY_MARKER.sub(r"\1", f.name)] = f  # files arrive sorted: the last one wins
+    kept = set(latest.values())
+    return [f for f in files if f in kept], [f for f in files if f not in kept]
+
+
+_DELIVERY_MARKER = re.compile(r"[_-]delivered[-_][^.]*((?:\.[A-Za-z0-9]+)*)$")
 
 
 def _day_files(home, config, table: str, day: date, names: tuple[str, ...], latest_wins: bool):

@@ -29,6 +29,7 @@ def run_days(
     assets: list[str] | None = None,
     instance: dg.DagsterInstance | None = None,
     raise_on_error: bool = False,
+    log_level: str = "INFO",
 ):
     """One single-run backfill of [start, end] (inclusive), the same path a UI backfill takes."""
     from pipelines.definitions import defs
@@ -40,6 +41,7 @@ def run_days(
     return job.execute_in_process(
         instance=instance or instance_for(home),
         tags=tags,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         asset_selection=selection,
         resources={"tokenomics": TokenomicsHome(root=str(home.root))},
         raise_on_error=raise_on_error,

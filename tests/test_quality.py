@@ -120,6 +120,7 @@ def clean_billing_daily() -> pl.DataFrame:
     return _frame("billing_daily", {
         "day": [DAY] * 2,
         "provider": ["openai", "anthropic"],
+        "billed_cost": _money("0.50", "0.33"),
         "billed_cost_usd": _money("0.50", "0.33"),
         "effective_cost_usd": _money("0.50", "0.33"),
         "billing_currency": ["USD", "USD"],
@@ -270,7 +271,7 @@ _breaks("usage_daily", {
 _breaks("billing_daily", {
     "columns_present": (_drop("billing_currency"), 1, "missing 1 column(s): billing_currency"),
     "column_types": (_cast("day", pl.String), 1, "day is String (expected Date)"),
-    **_not_null_breaks(2, "day", "provider", "billed_cost_usd", "billing_currency"),
+    **_not_null_breaks(2, "day", "provider", "billed_cost", "billing_currency"),
     "grain_unique": (_set("provider", 1, "openai"), 2, "2 of 2 rows share their (day, provider, billing_currency)"),
     "provider_known": (_set("provider", 1, "claude"), 1, "(e.g. 'claude')"),
     "billing_currency_known": (_set("billing_currency", 0, "usd"), 1, "(e.g. 'usd')"),

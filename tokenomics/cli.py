@@ -142,7 +142,7 @@ def _run(h: Home, start: date | None, end: date | None):
     _ensure_hmac_key(h)
     with console.status(f"materializing {start} .. {end} ({(end - start).days + 1} days) through Dagster ..."):
         t0 = time.perf_counter()
-        result = run_days(h, start, end)
+        result = run_days(h, start, end, log_level="WARNING")
     elapsed = time.perf_counter() - t0
     if not result.success:
         failed = [e for e in result.all_events if e.is_failure]

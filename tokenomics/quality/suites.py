@@ -56,6 +56,7 @@ USAGE_DAILY: dict[str, pl.DataType] = {
 BILLING_DAILY: dict[str, pl.DataType] = {
     "day": pl.Date,
     "provider": pl.String,
+    "billed_cost": MONEY,
     "billed_cost_usd": MONEY,
     "effective_cost_usd": MONEY,
     "billing_currency": pl.String,
@@ -298,7 +299,7 @@ USAGE_DAILY_SUITE = [
 
 BILLING_DAILY_SUITE = [
     *_columns("billing_daily"),
-    *_not_null("billing_daily", "day", "provider", "billed_cost_usd", "billing_currency"),
+    *_not_null("billing_daily", "day", "provider", "billed_cost", "billing_currency"),
     _unique("billing_daily", "grain_unique", "duplicate_billing_daily_grain", "day, provider, billing_currency"),
     _in_set("billing_daily", "provider", KNOWN_PROVIDERS, "canonical providers"),
     _in_set("billing_daily", "billing_currency", ISO_CURRENCIES, "known ISO 4217 currencies"),
