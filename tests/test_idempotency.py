@@ -20,7 +20,7 @@ DAY = date(2026, 4, 7)
 def _snapshot(home: Home) -> dict[str, pl.DataFrame]:
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
-        published = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").pl() for t in ("usage_daily",)}
+        published = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").pl() for t in ("usage_daily",)}
     finally:
         con.close()
     events = pl.read_parquet(home.table_day("usage_events", DAY) / "*.parquet")

@@ -18,7 +18,7 @@ KEYS = ["day", "team", "feature", "model"]
 def _warehouse(home, sql: str) -> pl.DataFrame:
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
-        return con.execute(sql).pl()
+        return con.sql(sql).pl()
     finally:
         con.close()
 

@@ -21,7 +21,7 @@ def _texts_in(path: Path) -> list[str]:
     """Every string a file holds, decompressed: Parquet and DuckDB are read, other files taken as bytes."""
     if path.suffix == ".parquet":
         frame = pl.read_parquet(path)
-        return [str(v) for col in frame.columns for v in frame[col].cast(pl.String, strict=False).to_list()]
+        return [str(v) for col in frame.columns for v in frame[col].to_list()]
     if path.suffix == ".duckdb":
         con = duckdb.connect(str(path), read_only=True)
         try:

@@ -27,21 +27,21 @@ def summarize(warehouse: Path) -> Summary:
     try:
         month = con.execute("SELECT strftime(max(day), '%Y-%m') FROM usage_daily").fetchone()[0]
         scope = "strftime(day, '%Y-%m') = ?"
-        by_team = con.execute(
+        by_team = con.sql(
             f"SELECT team, round(sum(cost_usd), 2)::DOUBLE AS cost_usd, sum(requests) AS requests, "
             f"sum(input_tokens + output_tokens) AS tokens FROM usage_daily WHERE {scope} "
             "GROUP BY team ORDER BY cost_usd DESC",
-            [month],
+            params=[month],
         ).pl()
-        top_features = con.execute(
+        top_features = con.sql(
             f"SELECT team, feature, round(sum(cost_usd), 2)::DOUBLE AS cost_usd FROM usage_daily WHERE {scope} "
             "GROUP BY ALL ORDER BY cost_usd DESC LIMIT 5",
-            [month],
+            params=[month],
         ).pl()
-        top_models = con.execute(
+        top_models = con.sql(
             f"SELECT provider, model, round(sum(cost_usd), 2)::DOUBLE AS cost_usd, sum(requests) AS requests "
             f"FROM usage_daily WHERE {scope} GROUP BY ALL ORDER BY cost_usd DESC LIMIT 5",
-            [month],
+            params=[month],
         ).pl()
         total, unattributed, requests, unpriced, days = con.execute(
             f"SELECT sum(cost_usd)::DOUBLE, coalesce(sum(cost_usd) FILTER (WHERE team = 'unattributed'), 0)::DOUBLE, "

@@ -1,0 +1,146 @@
+"""The robust seasonal detector: what it flags, what it must not, episodes, level shifts, cold start."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import numpy as np
+import polars as pl
+
+from tokenomics.anomalies.detector import DetectorParams, detect, episode_key
+
+START = date(2025, 1, 6)  # a Monday
+
+
+def frame(values, name: str = "a", start: date = START, skip: tuple[int, ...] = ()) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "day": [start + timedelta(days=i) for i in range(len(values)) if i not in skip],
+            "series": [name] * (len(values) - len(skip)),
+            "value": [float(v) for i, v in enumerate(values) if i not in skip],
+        }
+    )
+
+
+def noisy(days: int, level: float = 100.0, weekend: float = 1.0, sigma: float = 0.05, seed: int = 7) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    profile = np.array([1, 1, 1, 1, 1, weekend, weekend])
+    return level * profile[np.arange(days) % 7] * np.exp(rng.normal(0, sigma, days))
+
+
+def rows(result: pl.DataFrame, series: str = "a") -> list[dict]:
+    return result.filter(pl.col("series") == series).sort("day").to_dicts()
+
+
+def test_spike_is_flagged_on_its_first_day():
+    values = noisy(56)
+    values[45] *= 4
+    out = rows(detect(frame(values)))
+    flagged = [i for i, r in enumerate(out) if r["is_anomaly"]]
+    assert flagged == [45]
+    assert out[45]["kind"] == "spike"
+    assert 90 < out[45]["expected"] < 110
+    assert out[45]["impact"] == out[45]["value"] - out[45]["expected"]
+    assert out[45]["upper"] < out[45]["value"]
+
+
+def test_weekly_seasonality_is_not_flagged():
+    values = noisy(84, weekend=0.3)  # weekends at 30% of weekdays
+    out = detect(frame(values))
+    assert out["is_anomaly"].sum() == 0
+    saturday = rows(out)[75]  # day 75 is a Saturday
+    assert 25 < saturday["expected"] < 36
+
+
+def test_cold_start_gives_new_series_not_spikes():
+    steady = frame(noisy(40), name="old")
+    # appears on day 20, jumps around wildly in its first week
+    late = frame([0] * 20 + [10, 80, 5, 120, 3, 90, 7] + list(noisy(13, level=50)), name="new")
+    out = detect(pl.concat([steady, late]))
+    new = rows(out, "new")
+    assert new[20]["kind"] == "new_series"
+    assert new[20]["is_anomaly"] is False
+    assert new[20]["impact"] == 10.0
+    assert not any(r["is_anomaly"] for r in new[20:27])
+    assert all(r["expected"] is None for r in new[20:27])
+    assert rows(out, "old")[0]["kind"] is None  # present since the first day: not "new"
+
+
+def test_level_shift_rebaselines_and_stops_alerting():
+    values = np.concatenate([noisy(42), noisy(28, level=250, seed=8)])
+    out = rows(detect(frame(values)))
+    assert [i for i, r in enumerate(out) if r["is_anomaly"]] == [42, 43, 44]
+    assert [out[i]["kind"] for i in (42, 43, 44)] == ["spike", "spike", "level_shift"]
+    assert len({out[i]["episode_id"] for i in (42, 43, 44)}) == 1
+    assert 220 < out[60]["expected"] < 280  # the new level is the baseline now
+
+
+def test_short_excursion_that_returns_is_one_episode():
+    values = noisy(70)
+    values[40:44] *= 3  # four days high, then back to normal: one alert, no "drop" afterwards
+    out = rows(detect(frame(values)))
+    flagged = [i for i, r in enumerate(out) if r["is_anomaly"]]
+    assert flagged == [40, 41, 42]
+    assert not any(r["is_anomaly"] for r in out[43:])
+
+
+def test_missing_days_are_explicit_zeros():
+    values = noisy(50)
+    out = rows(detect(frame(values, skip=(30, 44))))
+    assert len(out) == 50
+    assert out[44]["value"] == 0.0
+    assert out[44]["is_anomaly"] and out[44]["kind"] == "drop"
+
+
+def test_null_value_is_not_observed_and_never_alerts():
+    out = rows(detect(pl.DataFrame({"day": [START + timedelta(days=i) for i in range(30)], "series": ["r"] * 30,
+                                     "value": [0.5] * 20 + [None] + [0.5] * 9})), "r")
+    assert out[20]["value"] is None
+    assert out[20]["is_anomaly"] is False
+
+
+def test_dollar_gate_suppresses_cent_spikes():
+    cents = noisy(50, level=0.03)
+    cents[45] = 0.09  # "+200%", six cents
+    params = DetectorParams(min_abs_impact=1.0)
+    small = rows(detect(frame(cents), params))[45]
+    assert small["score"] > 10  # statistically it is a spike ...
+    assert small["is_anomaly"] is False  # ... but not worth anyone's time
+    big = rows(detect(frame(cents * 1000), params))[45]  # $30 -> $90
+    assert big["is_anomaly"] is True
+
+
+def test_percent_gate_suppresses_small_relative_moves():
+    values = noisy(50, sigma=0.005)
+    values[45] *= 1.15  # a very clean series (and a 1% band floor): huge z, but only +15%
+    out = rows(detect(frame(values), DetectorParams(rel_floor=0.01)))[45]
+    assert abs(out["score"]) > 4
+    assert out["is_anomaly"] is False
+
+
+def test_consecutive_anomalous_days_share_one_episode():
+    values = noisy(70)
+    values[40:42] *= 5
+    values[55] *= 5
+    out = rows(detect(frame(values)))
+    ids = [r["episode_id"] for r in out if r["is_anomaly"]]
+    assert len(ids) == 3
+    assert ids[0] == ids[1] != ids[2]
+    assert ids[0] == episode_key("a", START + timedelta(days=40))
+    assert detect(frame(values)).equals(detect(frame(values)))  # reruns give the same ids
+
+
+def test_decimal_values_stay_decimal():
+    money = pl.DataFrame({"day": [START, START + timedelta(days=2)], "series": ["c", "c"],
+                          "value": [Decimal("1.250000000001"), Decimal("2")]}).with_columns(pl.col("value").cast(pl.Decimal(38, 12)))
+    out = detect(money)
+    assert out.schema["value"] == pl.Decimal(38, 12)
+    assert out["value"].to_list() == [Decimal("1.250000000001"), Decimal("0E-12"), Decimal("2.000000000000")]
+
+
+def test_direction_up_ignores_drops():
+    values = noisy(50)
+    values[45] = 5.0
+    out = rows(detect(frame(values), DetectorParams(direction="up")))[45]
+    assert out["score"] < -4 and out["is_anomaly"] is False
