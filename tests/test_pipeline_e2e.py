@@ -81,3 +81,38 @@ def test_unattributed_and_unpriced_are_visible_not_hidden(company):
     ).row(0, named=True)
     assert row["nulls"] == 0
     assert row["unattributed"] > 0
+
+
+def test_billed_totals_per_day_and_provider_equal_truth_after_restatement(company):
+    truth = pl.read_parquet(company.truth / "billing_daily.parquet").select(
+        "day", "provider", pl.col("billed_cost_usd").alias("want")
+    )
+    got = _warehouse(
+        company, "SELECT day, provider, sum(effective_cost_usd) AS got FROM billing_daily GROUP BY ALL"
+    )
+    joined = truth.join(got, on=["day", "provider"], how="full", coalesce=True)
+    assert joined.height == truth.height
+    off = joined.filter(((pl.col("want") - pl.col("got")).abs() >= Decimal("0.005")) | pl.col("got").is_null())
+    assert off.height == 0, off
+    # the restated day is in range, and its early delivery was superseded rather than summed
+    restated = sorted(company.landing.glob("openai_costs/*/*_delivered-*"))
+    days_with_two = {p.parent.name for p in restated if len(list(p.parent.iterdir())) > 1}
+    assert len(days_with_two) == 1
+
+
+def test_provider_reported_tokens_equal_truth(company):
+    keys = ["day", "provider", "model"]
+    truth = pl.read_parquet(company.truth / "provider_usage.parquet")
+    want = truth.group_by(keys).agg(pl.col(TOKENS[:4]).sum().cast(pl.Int64)).sort(keys)
+    lake = pl.read_parquet(company.lake / "provider_usage" / "*" / "*.parquet")
+    got = lake.group_by(keys).agg(pl.col(TOKENS[:4]).sum().cast(pl.Int64)).sort(keys)
+    assert got.equals(want.select(got.columns)), got.join(want, on=keys, how="full")
+
+
+def test_clean_generated_data_passes_every_expectation(company):
+    results = _warehouse(company, "SELECT day, \"table\", \"check\", passed, message FROM data_quality")
+    assert results.height > 0
+    tables = set(results["table"].unique())
+    assert {"usage_events", "billing_lines", "provider_usage", "usage_daily", "billing_daily"} <= tables
+    failed = results.filter(~pl.col("passed"))
+    assert failed.height == 0, failed["message"].to_list()[:5]
