@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from email import message_from_bytes
 from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -69,7 +68,7 @@ def http_server(monkeypatch):
         monkeypatch.delenv(var, raising=False)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
     server.received, server.statuses = [], []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield server
@@ -244,3 +243,28 @@ def test_settings_deliver_to_a_jsonl_file(tmp_path):
     assert report.sent == 1
     [line] = (tmp_path / "alerts.jsonl").read_text().splitlines()
     assert json.loads(line)["text"].startswith("support/reply-drafter: +$412")
+
+
+def test_settings_from_the_yaml_alerts_section(tmp_path):
+    from tokenomics.alerts.settings import settings_from_config
+    from tokenomics.config import parse_config
+
+    config = parse_config(
+        {
+            "alerts": {
+                "channels": [
+                    {"name": "finops-slack", "kind": "slack", "url_env": "SLACK_URL", "min_severity": "warning"},
+                    {"name": "mail", "kind": "email", "smtp_host": "127.0.0.1", "smtp_port": 2525, "from_addr": "a@x.test",
+                     "to": ["b@x.test"], "password_env": "SMTP_PASSWORD"},
+                    {"name": "log", "kind": "file", "path": "alerts.jsonl"},
+                ],
+                "routes": [{"team": "support", "channels": ["finops-slack", "log"]}],
+            }
+        }
+    )
+    settings = settings_from_config(config.alerts, tmp_path / "alerts")
+    slack, mail, log = settings.channels
+    assert slack == SlackSettings("finops-slack", "SLACK_URL", "warning")
+    assert (mail.smtp_port, mail.to, mail.password_env) == (2525, ("b@x.test",), "SMTP_PASSWORD")
+    assert log.path == tmp_path / "alerts" / "alerts.jsonl"
+    assert settings.routes == (Route(("finops-slack", "log"), team="support", min_severity="warning"),)

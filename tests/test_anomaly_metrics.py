@@ -162,3 +162,31 @@ def test_run_detect_names_a_bad_day(tmp_path: Path):
     src.write_text("day,series,value\n01/02/2025,a,1\n")
     with pytest.raises(ValueError, match="cannot parse day '01/02/2025'"):
         run_detect(src, tmp_path / "out.csv")
+
+
+def test_incident_becomes_one_alert_with_a_stable_key():
+    from tokenomics.alerts.model import alerts_from_incidents
+
+    usage = company(50, bloat_day=45)
+    incidents = build_incidents(detect_usage(usage), usage)
+    [alert] = alerts_from_incidents(incidents)
+    again = alerts_from_incidents(build_incidents(detect_usage(usage), usage))
+    assert alert.key == again[0].key == f"anomaly:{incidents['incident_id'][0]}"
+    assert (alert.day, alert.team, alert.severity) == (START + timedelta(days=45), "support", "warning")
+    assert alert.title == "Cost level shift: support/reply-drafter"  # the bloat stayed (days 45-49)
+    assert alert.text.startswith("support/reply-drafter: +$12.00 (3.1x expected)")
+    assert alert.facts["impact"] == "$12.00"
+
+
+def test_published_anomaly_rows_carry_incident_and_root_cause():
+    from tokenomics.anomalies.usage_anomalies import find_usage_anomalies
+
+    found = find_usage_anomalies(company(50, bloat_day=45))
+    first_day = found.anomalies.filter(pl.col("day") == START + timedelta(days=45))
+    cost = first_day.filter(pl.col("series") == "cost:support/reply-drafter").row(0, named=True)
+    assert cost["is_anomaly"] and cost["kind"] == "spike"
+    assert cost["incident_id"] == found.incidents["incident_id"][0]
+    assert cost["explanation"].startswith("support/reply-drafter: +$12.00")
+    assert cost["root_cause"][0]["model"] == "gpt-4.1"
+    bloat = first_day.filter(pl.col("series") == "input_tokens_per_request:support/reply-drafter").row(0, named=True)
+    assert bloat["value"] == 8000.0 and bloat["incident_id"] == cost["incident_id"]

@@ -1,0 +1,102 @@
+"""The alert a channel sends: one dedup key, one day, one team, a severity and a one-line story."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date
+
+import polars as pl
+
+SEVERITIES = ("info", "warning", "critical")
+SEVERITY_RANK = {name: i for i, name in enumerate(SEVERITIES)}
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What gets delivered. `key` is the dedup key: the same key is never sent twice to a channel.
+
+    Keys in use: 'anomaly:<incident id>' (one per excursion), 'budget:<team>:<month>:<pct>'
+    (one per budget threshold crossed), 'pipeline:<run id>' (one per failed run).
+    `facts` holds plain JSON values shown as a small table (value, expected, impact, ...).
+    """
+
+    key: str
+    day: date
+    team: str
+    severity: str
+    title: str
+    text: str
+    kind: str = "anomaly"
+    facts: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITY_RANK:
+            raise ValueError(f"alert {self.key}: severity must be one of {SEVERITIES}, got {self.severity!r}")
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["day"] = self.day.isoformat()
+        return data
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True, default=str)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Alert":
+        return cls(**{**data, "day": date.fromisoformat(data["day"])})
+
+
+def _fmt(value, unit: str) -> str | None:
+    if value is None:
+        return None
+    if unit == "$":
+        return f"${value:,.2f}"
+    if unit == "rate":
+        return f"{value:.1%}"
+    return f"{value:,.1f}"
+
+
+def alerts_from_incidents(incidents: pl.DataFrame) -> list[Alert]:
+    """One alert per anomaly incident (tokenomics.anomalies.incidents.build_incidents output)."""
+    alerts = []
+    for row in incidents.iter_rows(named=True):
+        subject = row["team"] + (f"/{row['feature']}" if row["feature"] else "") + (f" on {row['model']}" if row["model"] else "")
+        kind = (row["kind"] or "anomaly").replace("_", " ")
+        unit = row.get("unit") or ""
+        facts = {
+            "metric": row["metric"],
+            "kind": row["kind"],
+            "actual": _fmt(row["value"], unit),
+            "expected": _fmt(row["expected"], unit),
+            "impact": _fmt(row["impact"], unit),
+            "score": round(row["score"], 1) if row["score"] is not None else None,
+            "first day": row["day"].isoformat(),
+        }
+        alerts.append(
+            Alert(
+                key=f"anomaly:{row['incident_id']}",
+                day=row["day"],
+                team=row["team"],
+                severity=row["severity"],
+                title=f"{row['metric'].replace('_', ' ').capitalize()} {kind}: {subject}",
+                text=row["explanation"],
+                kind="anomaly",
+                facts={k: v for k, v in facts.items() if v is not None},
+            )
+        )
+    return alerts
+
+
+def pipeline_failure_alert(run_id: str, job: str, day: date, message: str) -> Alert:
+    """The alert a run-failure sensor sends (team 'platform', critical, one per run)."""
+    return Alert(
+        key=f"pipeline:{run_id}",
+        day=day,
+        team="platform",
+        severity="critical",
+        title=f"Pipeline run failed: {job}",
+        text=message.splitlines()[0][:500] if message else "run failed",
+        kind="pipeline",
+        facts={"run id": run_id, "job": job},
+    )
