@@ -115,7 +115,7 @@ def test_otel_event_id_is_response_id_else_lowercase_trace_and_span_id():
 
 
 def test_otel_status_code_2_is_error_and_failed_llm_call_without_usage_is_kept():
-    kept, _, counts = ingest("status_and_ids.jsonl")
+    kept, _, _ = ingest("status_and_ids.jsonl")
     statuses = dict(zip(kept["event_id"].str.slice(-2).to_list(), kept["status"].to_list()))
     assert statuses == {"a2": "ok", "a3": "error", "a4": "error"}
     failed = row(kept, "abcdef0123456789abcdef0123456789-00000000000000a3")
@@ -150,6 +150,19 @@ def test_otel_pretty_printed_document_is_read():
     assert r["ts"] == datetime(2018, 12, 13, 14, 51, tzinfo=timezone.utc)
     assert (r["input_tokens"], r["cache_read_tokens"], r["output_tokens"]) == (120, 64, 42)
     assert counts.read == 1
+
+
+def test_otel_span_attribute_wins_over_the_same_resource_attribute(tmp_path):
+    path = tmp_path / "traces.jsonl"
+    path.write_text(
+        '{"resourceSpans": [{"resource": {"attributes": [{"key": "gen_ai.project", "value": {"stringValue": "res"}}]},'
+        ' "scopeSpans": [{"spans": [{"traceId": "aa", "spanId": "bb", "startTimeUnixNano": "1737710446000000000",'
+        ' "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},'
+        ' {"key": "gen_ai.project", "value": {"stringValue": "span"}},'
+        ' {"key": "gen_ai.usage.input_tokens", "value": {"intValue": 5}}]}]}]}]}\n'
+    )
+    (staged,) = otel.read(path)
+    assert staged.frame.select("event_id", "project", "input_tokens").rows() == [("aa-bb", "span", 5)]
 
 
 def test_otel_line_without_spans_yields_nothing(tmp_path):
