@@ -51,4 +51,4 @@ billing_daily = _sql_mart(
     "Billed, effective and list cost per day, provider, currency, model and token type (sql/billing_daily.sql).",
 )
 
-MARTS = ["usage_daily", "billing_daily", "data_quality"]
+MARTS = ["usage_daily", "billing_daily", "data_quality", "anomalies", "incidents", "alerts"]

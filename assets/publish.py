@@ -4,6 +4,7 @@
 import dagster as dg
 
 from assets.lake import OWNERS
+from assets.insights import alerts, anomalies
 from assets.marts import MARTS, billing_daily, usage_daily
 from assets.partitions import daily_partitions, single_run_backfill
 from assets.resources import TokenomicsHome
@@ -11,7 +12,7 @@ from tokenomics.warehouse import publish
 
 
 @dg.asset(
-    deps=[usage_daily, billing_daily],
+    deps=[usage_daily, billing_daily, anomalies, alerts],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     group_name="publish",

@@ -3,15 +3,17 @@
 
 import dagster as dg
 
-from assets import checks, lake, marts, publish
+from assets import checks, insights, lake, marts, publish
 from assets.resources import TokenomicsHome
 from pipelines.jobs import daily_job
 from pipelines.schedules import nightly
+from pipelines.sensors import pipeline_failure_alerts
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([lake, marts, publish]),
+    assets=dg.load_assets_from_modules([lake, marts, insights, publish]),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[daily_job],
     schedules=[nightly],
+    sensors=[pipeline_failure_alerts],
     resources={"tokenomics": TokenomicsHome()},
 )

@@ -210,10 +210,10 @@ Severity = Literal["info", "warning", "critical"]
 _CHANNEL_FIELDS: dict[str, tuple[set[str], set[str]]] = {
     # kind: (required, allowed besides name/kind/min_severity)
     "slack": ({"url_env"}, {"url_env"}),
-    "webhook": ({"url_env"}, {"url_env", "headers_env"}),
+    "webhook": ({"url_env"}, {"url_env", "headers_env", "secret_env", "signature_header"}),
     "email": (
         {"smtp_host", "from_addr", "to"},
-        {"smtp_host", "smtp_port", "starttls", "username_env", "password_env", "from_addr", "to"},
+        {"smtp_host", "smtp_port", "starttls", "use_ssl", "username_env", "password_env", "from_addr", "to"},
     ),
     "file": ({"path"}, {"path"}),
 }
@@ -227,9 +227,13 @@ class AlertChannel(_Section):
     min_severity: Severity = "info"
     url_env: EnvVarName | None = None
     headers_env: EnvVarName | None = None
+    secret_env: EnvVarName | None = None
+    """webhook: the HMAC-SHA256 signing key; the signature goes in `signature_header`."""
+    signature_header: str | None = None
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
     starttls: bool = True
+    use_ssl: bool = False
     username_env: EnvVarName | None = None
     password_env: EnvVarName | None = None
     from_addr: str | None = None
@@ -261,7 +265,11 @@ class AlertsConfig(_Section):
 
     channels: list[AlertChannel] = Field(default_factory=list)
     routes: list[AlertRoute] = Field(default_factory=list)
-    dedup_hours: int = Field(default=24, ge=0)
+    recency_days: int = Field(default=3, ge=0)
+    """Alerts about days older than this are recorded but not sent: a backfill pages nobody."""
+    retry_attempts: int = Field(default=4, ge=1)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    max_total_attempts: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> AlertsConfig:

@@ -64,7 +64,10 @@ def has_columns(head: bytes, required: set[str]) -> bool:
 
     text = head.decode("utf-8-sig", errors="ignore")
     first = text.split("\n", 1)[0].strip("\r")
-    if not first:
+    if not first or "\x00" in first:
         return False
-    names = {c.strip() for c in next(csv.reader([first]))}
+    try:
+        names = {c.strip() for c in next(csv.reader([first]))}
+    except csv.Error:  # binary content (Parquet, gzip): not a CSV header
+        return False
     return required <= names

@@ -30,7 +30,7 @@ CSV_COLUMNS = {"start_time", "end_time", "num_model_requests", "input_tokens", "
 
 def sniff(path: Path, head: bytes) -> bool:
     if ap.is_json(head):
-        return b"usage.completions.result" in head
+        return b"organization.usage." in head  # completions are read; other usage endpoints are counted as skipped
     return has_columns(head, CSV_COLUMNS) or ap.time_only_csv(head, path, "usage", "cost")
 
 

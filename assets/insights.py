@@ -1,0 +1,116 @@
+"""Insight assets: token-aware anomalies per day, and the alerts they (and budgets) raise."""
+
+from datetime import date, datetime, timezone
+
+import dagster as dg
+import polars as pl
+
+from assets.lake import OWNERS
+from assets.marts import usage_daily
+from assets.metadata import markdown_table
+from assets.partitions import daily_partitions, single_run_backfill
+from assets.resources import TokenomicsHome
+from tokenomics.alerts import AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
+from tokenomics.anomalies.usage_anomalies import find_usage_anomalies
+from tokenomics.lake import replace_partition
+from tokenomics.windows import read_mart_window
+
+LOOKBACK_DAYS = 90
+"""History the detector reads before the first partition: 4 same-weekday lags plus warm-up."""
+
+
+def ledger_path(home):
+    return home.alerts / "ledger.sqlite"
+
+
+@dg.asset(
+    deps=[usage_daily],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="insights",
+    kinds={"polars"},
+    owners=OWNERS,
+    description=(
+        "Token-aware anomalies per day: robust seasonal baselines per team, team x feature and team x "
+        "model for cost, tokens, requests, input tokens per request (prompt bloat), cache-hit rate, "
+        "error/retry rate and output/reasoning share. Each flagged row carries actual, expected, band, "
+        "score, impact, kind, episode and incident ids and a ranked root cause. Reads the trailing "
+        f"{LOOKBACK_DAYS} days of usage_daily."
+    ),
+)
+def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home = tokenomics.home
+    days = [date.fromisoformat(k) for k in context.partition_keys]
+    window = read_mart_window(home, "usage_daily", days[0], days[-1], LOOKBACK_DAYS)
+    found = find_usage_anomalies(window) if window.height else None
+    flagged = incidents = 0
+    for day in days:
+        rows = found.anomalies.filter(pl.col("day") == day) if found else pl.DataFrame()
+        day_incidents = found.incidents.filter(pl.col("day") == day) if found else pl.DataFrame()
+        replace_partition(home.mart_day("anomalies", day), rows, schema=dict(found.anomalies.schema) if found else None)
+        replace_partition(
+            home.mart_day("incidents", day), day_incidents, schema=dict(found.incidents.schema) if found else None
+        )
+        flagged += rows.height
+        incidents += day_incidents.height
+    last = found.incidents.filter(pl.col("day").is_in(days)) if found else pl.DataFrame()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": flagged,
+            "incidents": incidents,
+            "window_days": window["day"].n_unique() if window.height else 0,
+            "incidents_preview": markdown_table(
+                last.select("day", "team", "severity", "explanation") if last.height else last, 20
+            ),
+        }
+    )
+
+
+@dg.asset(
+    deps=[anomalies],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="insights",
+    kinds={"python"},
+    owners=OWNERS,
+    description=(
+        "Delivers the day's anomaly incidents (and budget threshold crossings) to the configured channels "
+        "(Slack, webhook, email, JSONL file), once: a ledger keyed by alert and channel survives reruns "
+        "and retries; failed deliveries are retried on the next run; days older than the recency window "
+        "are recorded but page nobody. Publishes the ledger as the `alerts` table."
+    ),
+)
+def alerts(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home, config = tokenomics.home, tokenomics.config()
+    days = [date.fromisoformat(k) for k in context.partition_keys]
+    incidents = read_mart_window(home, "incidents", days[0], days[-1])
+    pending = alerts_from_incidents(incidents) if incidents.height else []
+    pending += budget_alerts_for(home, config, days)
+    home.alerts.mkdir(parents=True, exist_ok=True)
+    ledger = AlertLedger(ledger_path(home))
+    try:
+        report = deliver_with_settings(
+            pending, settings_from_config(config.alerts, home.alerts), ledger, today=datetime.now(timezone.utc).date()
+        )
+        snapshot = ledger.to_frame()
+    finally:
+        ledger.close()
+    replace_partition(home.mart_day("alerts", "all"), snapshot)
+    if report.failed:
+        context.log.warning(f"{report.failed} alert deliveries failed; they are retried on the next run: {report.errors[:3]}")
+    return dg.MaterializeResult(
+        metadata={
+            "alerts_raised": len(pending),
+            "sent": report.sent,
+            "failed": report.failed,
+            "skipped_backfill": report.skipped_backfill,
+            "already_sent": report.already_done,
+            "unrouted": report.unrouted,
+            "ledger": dg.MetadataValue.path(str(ledger_path(home))),
+        }
+    )
+
+
+def budget_alerts_for(home, config, days) -> list:
+    """Budget threshold crossings of these days (filled in by the budgets step when configured)."""
+    return []

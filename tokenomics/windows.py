@@ -1,0 +1,19 @@
+"""Reading a trailing window of a day-partitioned mart: what detectors and forecasts need."""
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from tokenomics.home import Home
+
+
+def read_mart_window(home: Home, mart: str, first: date, last: date, lookback_days: int = 0) -> pl.DataFrame:
+    """All rows of `mart` for days in [first - lookback_days, last] that exist in the lake."""
+    start = first - timedelta(days=lookback_days)
+    files = []
+    for offset in range((last - start).days + 1):
+        folder = home.mart_day(mart, start + timedelta(days=offset))
+        files += sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if not files:
+        return pl.DataFrame()
+    return pl.read_parquet(files, hive_partitioning=False)
