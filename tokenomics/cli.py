@@ -68,7 +68,9 @@ def _friendly(fn):
         from tokenomics.sources import UnknownSourceError
         from tokenomics.sources.normalize import ReaderError
 
-        known: tuple[type[Exception], ...] = (ReaderError, UnknownSourceError, FileNotFoundError)
+        from tokenomics.anomalies.cli_detect import DetectInputError
+
+        known: tuple[type[Exception], ...] = (ReaderError, UnknownSourceError, FileNotFoundError, DetectInputError)
         try:
             from tokenomics.config import ConfigError
 

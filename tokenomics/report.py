@@ -25,7 +25,7 @@ def summarize(warehouse: Path) -> Summary:
     """Read-only queries over the published warehouse (the same file BI tools read)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        month = con.execute("SELECT strftime(max(day), '%Y-%m') FROM usage_daily").fetchone()[0]
+        month = con.execute("SELECT strftime(max(day), '%Y-%m') FROM usage_daily").fetchall()[0][0]
         scope = "strftime(day, '%Y-%m') = ?"
         by_team = con.sql(
             f"SELECT team, round(sum(cost_usd), 2)::DOUBLE AS cost_usd, sum(requests) AS requests, "
@@ -48,7 +48,7 @@ def summarize(warehouse: Path) -> Summary:
             f"sum(requests), sum(unpriced_requests), (SELECT count(DISTINCT day) FROM usage_daily) "
             f"FROM usage_daily WHERE {scope}",
             [month],
-        ).fetchone()
+        ).fetchall()[0]
     finally:
         con.close()
     return Summary(

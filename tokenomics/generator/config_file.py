@@ -99,8 +99,28 @@ def attribute(stream: Stream) -> tuple[str, str]:
     return out[0], out[1]
 
 
+DEMO_SECTIONS = {
+    "alerts": {
+        # a JSONL file channel so the demo shows delivered alerts without any secret; add slack,
+        # webhook or email channels with *_env names of environment variables holding the secrets
+        "channels": [{"name": "demo-file", "kind": "file", "path": "alerts.jsonl", "min_severity": "info"}],
+        "recency_days": 3,
+    },
+    "allocation": {"method": "proportional"},
+    "budgets": [
+        {"team": "search", "monthly_usd": "120"},
+        {"team": "support", "monthly_usd": "90"},
+        {"team": "agents", "monthly_usd": "100", "thresholds": [50, 80, 100, 150]},
+        {"team": "legal-ai", "monthly_usd": "110"},
+        {"team": "growth", "monthly_usd": "60"},
+        {"team": "growth", "feature": "email-copy", "monthly_usd": "15"},
+    ],
+}
+"""The rest of the demo configuration: an alert channel, the allocation method, team budgets."""
+
+
 def write_config(path: Path) -> Path:
     """Write tokenomics.yaml holding the attribution rules the logs were generated for."""
-    body = yaml.safe_dump({"attribution": ATTRIBUTION}, sort_keys=False, default_flow_style=False)
+    body = yaml.safe_dump({"attribution": ATTRIBUTION, **DEMO_SECTIONS}, sort_keys=False, default_flow_style=False)
     path.write_text(HEADER + body, encoding="utf-8")
     return path
