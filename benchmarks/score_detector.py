@@ -36,7 +36,7 @@ def usage_from_home(home: Path) -> tuple[pl.DataFrame, str]:
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
             if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'usage_daily'").fetchone()[0]:
-                return con.execute("SELECT * FROM usage_daily").pl(), "warehouse usage_daily"
+                return con.sql("SELECT * FROM usage_daily").pl(), "warehouse usage_daily"
         finally:
             con.close()
     truth = _read(home / "truth" / "usage_daily.parquet")
