@@ -2,6 +2,8 @@
 -- Parameters (Parquet path or glob of ONE day each; an empty partition file is fine, the path must exist):
 --   $usage = lake/usage_events/day=D, $billing = lake/billing_lines/day=D, $provider_usage = lake/provider_usage/day=D.
 -- Money is DECIMAL(38, 12) (USD bills only: other currencies are counted in billed_non_usd_lines, not converted).
+-- billed_cost_usd is what the bill finally charges: FOCUS EffectiveCost, after negotiated discounts and credits
+-- carried on the line (GCP promotions); billed_cost_before_credits_usd is the BilledCost column as exported.
 -- Token columns follow the inclusive convention of usage_events (input includes cache reads and writes).
 -- Bills list token types disjointly (input = uncached input): billed_input_tokens is made inclusive here.
 -- provider_*_tokens are the provider's own counts: provider_usage when it has the model, else the bill's
@@ -12,13 +14,13 @@
 -- string is reduced to a key by the rules below, applied in order to the lower-cased string:
 --   1. drop parenthesised notes: "(amazon bedrock edition)", "(<=200k)"
 --   2. drop path prefixes: "bedrock/", "openai/", "publishers/google/models/", "anthropic/" (up to the last '/')
---   3. drop Bedrock cross-region profiles "us." "eu." "apac." "global." ... and CUR region codes "use1-"
+--   3. drop Bedrock cross-region profiles "us." "eu." "apac." "global." "regional." and CUR region codes "use1-"
 --   4. drop vendor prefixes of Bedrock ids "anthropic." "amazon." "meta." ... and version tails "-v1:0", ":1"
 --   5. spaces and underscores become '-'
 --   6. drop a trailing snapshot: "-2024-08-06", "-20240620", Azure "-0513" / "-1120" (MMDD), "-latest",
 --      Gemini "-001"
---   7. Claude: "claude-<version digits>-<family>", so claude-sonnet-4 = Claude4Sonnet and
---      claude-3-5-sonnet = Claude3.5Sonnet
+--   7. Claude: "claude-<version digits>-<family>", so claude-sonnet-4 = claude-sonnet-4-0 = Claude4Sonnet
+--      and claude-3-5-sonnet = Claude3.5Sonnet (a trailing ".0" / "-0" minor version is dropped)
 --   8. drop the remaining '-': squashed names (NovaPro, "gpt 4o mini") meet hyphenated ones.
 -- Provider stays part of the join: Azure gpt-4o and OpenAI gpt-4o are different bills.
 WITH
@@ -43,7 +45,7 @@ k2 AS (
            regexp_replace(
                regexp_replace(
                    regexp_replace(
-                       regexp_replace(m, '^(us|eu|apac|global|jp|au|ca|us-gov)\.', ''),
+                       regexp_replace(m, '^(us|eu|apac|global|regional|jp|au|ca|us-gov)\.', ''),
                        '^(us[ew]|eu[cwns]|ap[nse]|can|sae|mes|afs|ug[ew]|ilc)[0-9]-(mp:[a-z]{3}[0-9]_)?', ''),
                    '^(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer|google|xai|zai|moonshot|minimax)\.', ''),
                '(-v[0-9]+:[0-9]+|:[0-9]+)$', '') AS m
@@ -66,7 +68,8 @@ model_keys AS (
            CASE
                WHEN m = '' THEN '(none)'
                WHEN m LIKE 'claude%' THEN replace(
-                   'claude' || regexp_replace(regexp_replace(m, '(claude|opus|sonnet|haiku|instant)', '', 'g'), '[^0-9]', '', 'g')
+                   'claude' || regexp_replace(regexp_replace(regexp_replace(m, '[-.]0$', ''),
+                                                             '(claude|opus|sonnet|haiku|instant)', '', 'g'), '[^0-9]', '', 'g')
                    || regexp_extract(m, '(opus|sonnet|haiku|instant)'), '-', '')
                ELSE replace(m, '-', '')
            END AS model_key
@@ -104,22 +107,23 @@ billed AS (
         string_agg(DISTINCT b.model, ', ' ORDER BY b.model)               AS billed_models,
         count(*)::BIGINT                                                  AS billed_lines,
         count(*) FILTER (WHERE b.billing_currency IS DISTINCT FROM 'USD')::BIGINT AS billed_non_usd_lines,
-        coalesce(sum(b.billed_cost) FILTER (WHERE usd), 0)::DECIMAL(38, 12)    AS billed_cost_usd,
-        coalesce(sum(b.effective_cost) FILTER (WHERE usd), 0)::DECIMAL(38, 12) AS effective_cost_usd,
+        coalesce(sum(b.owed) FILTER (WHERE usd), 0)::DECIMAL(38, 12)           AS billed_cost_usd,
+        coalesce(sum(b.billed_cost) FILTER (WHERE usd), 0)::DECIMAL(38, 12)    AS billed_cost_before_credits_usd,
         coalesce(sum(b.list_cost) FILTER (WHERE usd), 0)::DECIMAL(38, 12)      AS list_cost_usd,
         sum(b.consumed_quantity) FILTER (WHERE tokens AND b.token_type = 'input')::BIGINT       AS billed_uncached_input_tokens,
         sum(b.consumed_quantity) FILTER (WHERE tokens AND b.token_type = 'cache_read')::BIGINT  AS billed_cache_read_tokens,
         sum(b.consumed_quantity) FILTER (WHERE tokens AND b.token_type = 'cache_write')::BIGINT AS billed_cache_write_tokens,
         sum(b.consumed_quantity) FILTER (WHERE tokens AND b.token_type = 'output')::BIGINT      AS billed_output_tokens,
-        sum(b.billed_cost) FILTER (WHERE usd AND b.token_type = 'input')::DECIMAL(38, 12)       AS billed_uncached_input_cost_usd,
-        sum(b.billed_cost) FILTER (WHERE usd AND b.token_type = 'cache_read')::DECIMAL(38, 12)  AS billed_cache_read_cost_usd,
-        sum(b.billed_cost) FILTER (WHERE usd AND b.token_type = 'cache_write')::DECIMAL(38, 12) AS billed_cache_write_cost_usd,
-        sum(b.billed_cost) FILTER (WHERE usd AND b.token_type = 'output')::DECIMAL(38, 12)      AS billed_output_cost_usd,
-        coalesce(sum(b.billed_cost) FILTER (
+        sum(b.owed) FILTER (WHERE usd AND b.token_type = 'input')::DECIMAL(38, 12)       AS billed_uncached_input_cost_usd,
+        sum(b.owed) FILTER (WHERE usd AND b.token_type = 'cache_read')::DECIMAL(38, 12)  AS billed_cache_read_cost_usd,
+        sum(b.owed) FILTER (WHERE usd AND b.token_type = 'cache_write')::DECIMAL(38, 12) AS billed_cache_write_cost_usd,
+        sum(b.owed) FILTER (WHERE usd AND b.token_type = 'output')::DECIMAL(38, 12)      AS billed_output_cost_usd,
+        coalesce(sum(b.owed) FILTER (
             WHERE usd AND coalesce(b.token_type, 'other') NOT IN ('input', 'cache_read', 'cache_write', 'output')
         ), 0)::DECIMAL(38, 12)                                            AS billed_other_cost_usd
     FROM (
-        SELECT *, billing_currency = 'USD' AS usd, lower(coalesce(consumed_unit, '')) IN ('tokens', 'token') AS tokens
+        SELECT *, billing_currency = 'USD' AS usd, lower(coalesce(consumed_unit, '')) IN ('tokens', 'token') AS tokens,
+               coalesce(effective_cost, billed_cost) AS owed
         FROM billing
     ) b
     JOIN model_keys k ON k.provider IS NOT DISTINCT FROM b.provider AND k.name IS NOT DISTINCT FROM b.model
@@ -168,7 +172,7 @@ SELECT
     (coalesce(billed_cost_usd, 0) - coalesce(gateway_cost_usd, 0))::DECIMAL(38, 12) AS gap_usd,
     CASE WHEN billed_cost_usd > 0 THEN (coalesce(gateway_cost_usd, 0) / billed_cost_usd)::DECIMAL(18, 6) END
                                                                             AS capture_rate,
-    coalesce(effective_cost_usd, 0)::DECIMAL(38, 12)                        AS effective_cost_usd,
+    coalesce(billed_cost_before_credits_usd, 0)::DECIMAL(38, 12)            AS billed_cost_before_credits_usd,
     coalesce(list_cost_usd, 0)::DECIMAL(38, 12)                             AS list_cost_usd,
     coalesce(billed_lines, 0)::BIGINT                                       AS billed_lines,
     coalesce(billed_non_usd_lines, 0)::BIGINT                               AS billed_non_usd_lines,

@@ -220,3 +220,12 @@ def test_build_allocation_day_writes_lines_with_tokens_and_rounds_the_running_mo
     assert out["input_tokens"].to_list() == [1000, 1000]
     assert out["price_refs"].to_list() == ["genai-prices:gpt-4o"] * 2
     assert out["allocation_method"].to_list() == ["proportional"] * 2
+
+
+def test_the_bill_is_what_it_charges_after_credits_on_its_lines(tmp_path):
+    home = Home(tmp_path)
+    _write(home, "billing_lines", D, [{**_line("10", D), "effective_cost": Decimal("8")}])
+    _write(home, "usage_events", D, [_event("search", "3", D)])
+    build_allocation_day(home, D)
+    out = read_partition(home.mart_day("allocation_daily", D))
+    assert (out["billed_cost_usd"].item(), out["total_cost_usd"].item()) == (Decimal(8), Decimal(8))

@@ -57,12 +57,33 @@ def test_weekday_seasonality_beats_a_straight_line():
     assert row["weekly_growth"] == Decimal(1)
 
 
-@pytest.mark.parametrize("growth", [0.01, 0.02, -0.01])
-def test_a_clean_trend_is_carried_to_month_end_exactly(growth):
+@pytest.mark.parametrize("growth, forecast", [(0.01, "3827.53"), (0.02, "5832.77"), (-0.01, "1655.13")])
+def test_the_weekly_trend_is_measured_exactly_and_damped_going_forward(growth, forecast):
     spend = seasonal_spend(date(2026, 2, 1), date(2026, 3, 31), growth=growth)
     row = budget_status(spend, [BudgetSpec("search", Decimal(5000))], date(2026, 3, 20)).row(0, named=True)
-    assert row["forecast_usd"] == month_total(spend, 2026, 3).quantize(Decimal("0.01"))
     assert row["weekly_growth"] == Decimal(str(round((1 + growth) ** 7, 4)))
+    assert row["forecast_usd"] == Decimal(forecast)
+    truth = month_total(spend, 2026, 3)
+    assert Decimal("0.97") < row["forecast_usd"] / truth < Decimal("1.03")
+
+
+def test_a_team_that_started_this_month_is_forecast_from_its_own_days():
+    spend = seasonal_spend(date(2026, 3, 9), date(2026, 3, 31), growth=0.0)
+    row = budget_status(
+        pl.concat([spend, seasonal_spend(date(2026, 2, 1), date(2026, 3, 31), growth=0.0, team="legal")]),
+        [BudgetSpec("search", Decimal(5000))], date(2026, 3, 20),
+    ).row(0, named=True)
+    assert row["history_days"] == 12
+    assert row["forecast_usd"] == month_total(spend, 2026, 3)
+
+
+def test_one_spike_day_barely_moves_the_trend():
+    spend = seasonal_spend(date(2026, 2, 1), date(2026, 3, 31), growth=0.0).with_columns(
+        pl.when(pl.col("day") == date(2026, 3, 18)).then(pl.col("cost_usd") * 5).otherwise(pl.col("cost_usd"))
+        .alias("cost_usd")
+    )
+    row = budget_status(spend, [BudgetSpec("search", Decimal(5000))], date(2026, 3, 20)).row(0, named=True)
+    assert row["weekly_growth"] == Decimal(1)
 
 
 def test_month_to_date_percentages_and_thresholds():

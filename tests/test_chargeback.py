@@ -155,3 +155,17 @@ def test_write_focus_writes_csv_and_parquet(allocation, tmp_path):
     header = paths[0].read_text().splitlines()[0].split(",")
     assert header[:3] == ["BilledCost", "EffectiveCost", "ListCost"]
     assert "2026-03-02T00:00:00Z" in paths[0].read_text()
+
+
+def test_build_chargeback_month_rewrites_one_month_from_the_mart(allocation, tmp_path):
+    from tokenomics.chargeback import build_chargeback_month
+    from tokenomics.home import Home
+    from tokenomics.lake import read_partition, replace_partition
+
+    home = Home(tmp_path)
+    for day in allocation["day"].unique().to_list():
+        replace_partition(home.mart_day("allocation_daily", day), allocation.filter(pl.col("day") == day))
+    assert build_chargeback_month(home, "2026-03") == 2
+    march = read_partition(home.lake / "marts" / "chargeback_monthly" / "month=2026-03")
+    assert march["total_cost_usd"].sum() == Decimal("95.51")
+    assert build_chargeback_month(home, "2026-05") == 0

@@ -98,7 +98,8 @@ def test_bill_and_gateway_spellings_of_one_model_meet_on_one_row(tmp_path, provi
 def test_sibling_models_keep_separate_keys(tmp_path):
     out = reconcile(tmp_path, [usage("gpt-4o", 10, 1, "1"), usage("gpt-4.1", 10, 1, "1"),
                                usage("claude-sonnet-4-20250514", 10, 1, "1", provider="anthropic")],
-                    [bill("gpt-4o-mini-2024-07-18", "input", 10, "1"), bill("gpt-4.1-mini-2025-04-14", "input", 10, "1"),
+                    [bill("gpt-4o-mini-2024-07-18", "input", 10, "1"),
+                     bill("gpt-4.1-mini-2025-04-14", "input", 10, "1"),
                      bill("claude-sonnet-4-5-20250929", "input", 10, "1", provider="anthropic"),
                      bill("claude-3-5-sonnet-20241022", "input", 10, "1", provider="anthropic")])
     assert sorted(out["model_key"]) == ["claude35sonnet", "claude45sonnet", "claude4sonnet", "gpt4.1", "gpt4.1mini",
@@ -273,3 +274,43 @@ def test_a_day_without_any_input_writes_an_empty_partition(tmp_path):
     home = Home(tmp_path)
     assert build_reconciliation_day(home, D) == 0
     assert "likely_cause" in read_partition(home.mart_day("reconciliation_daily", D)).columns
+
+
+def test_offsetting_outside_traffic_and_discount_are_not_called_matched(tmp_path):
+    row = only(reconcile(tmp_path, [usage("gpt-4o", 10 * M, M, "35")], _gpt4o_bill(11 * M, 1_100_000, "0.9"),
+                         [reported("gpt-4o", 11 * M, 1_100_000)]))
+    assert row["gap_usd"] == Decimal("-0.35")
+    assert (row["outside_gateway_usd"], row["price_difference_usd"]) == (Decimal("3.15"), Decimal("-3.5"))
+    assert row["likely_cause"] == "price_difference"
+    assert row["cause_detail"].endswith("; also outside gateway +$3.15")
+
+
+def test_credits_on_bill_lines_count_as_what_the_bill_charges(tmp_path):
+    lines = [{**line, "effective_cost": line["billed_cost"] * Decimal("0.8")} for line in _gpt4o_bill(10 * M, M)]
+    row = only(reconcile(tmp_path, [usage("gpt-4o", 10 * M, M, "35")], lines, [reported("gpt-4o", 10 * M, M)]))
+    assert (row["billed_cost_usd"], row["billed_cost_before_credits_usd"]) == (Decimal(28), Decimal(35))
+    assert row["likely_cause"] == "price_difference"
+    assert "(credits or promotions on the bill lines)" in row["cause_detail"]
+
+
+def test_outside_traffic_with_another_cache_mix_is_not_a_cache_miscount(tmp_path):
+    gateway = [usage("anthropic.claude-3-5-sonnet-20240620-v1:0", 10 * M, M, "28.8", provider="aws_bedrock",
+                     cache_read=6 * M)]
+    bedrock = [bill("Claude3.5Sonnet", "input", 4 * M, "12", provider="aws_bedrock"),
+               bill("Claude3.5Sonnet", "cache_read", 8 * M, "2.4", provider="aws_bedrock"),
+               bill("Claude3.5Sonnet", "output", 1_200_000, "18", provider="aws_bedrock")]
+    row = only(reconcile(tmp_path, gateway, bedrock))
+    assert (row["likely_cause"], row["outside_gateway_usd"], row["cache_miscount_usd"]) == (
+        "outside_gateway", Decimal("3.6"), Decimal(0))
+
+
+def test_opposite_money_gaps_without_opposite_token_gaps_are_not_a_day_boundary(tmp_path):
+    next_day = D + timedelta(days=1)
+    gateway = [usage("gpt-4o", 10 * M, M, "35"), usage("gpt-4o", 10 * M, M, "35", day=next_day)]
+    billed = _gpt4o_bill(11 * M, 1_100_000, "0.8") + [
+        {**line, "day": next_day, "line_id": f"n{i}"} for i, line in enumerate(_gpt4o_bill(11 * M, 1_100_000))
+    ]
+    provider = [reported("gpt-4o", 11 * M, 1_100_000), reported("gpt-4o", 11 * M, 1_100_000, day=next_day)]
+    out = reconcile(tmp_path, gateway, billed, provider)
+    assert out["gap_usd"].to_list() == [Decimal("-4.2"), Decimal("3.5")]
+    assert out["likely_cause"].to_list() == ["price_difference", "outside_gateway"]
