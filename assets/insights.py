@@ -6,12 +6,14 @@ import dagster as dg
 import polars as pl
 
 from assets.lake import OWNERS
+from assets.finance import budget_status
 from assets.marts import usage_daily
 from assets.metadata import markdown_table
 from assets.partitions import daily_partitions, single_run_backfill
 from assets.resources import TokenomicsHome
-from tokenomics.alerts import AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
+from tokenomics.alerts import Alert, AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
 from tokenomics.anomalies.usage_anomalies import find_usage_anomalies
+from tokenomics.budgets import budget_alert_events
 from tokenomics.lake import replace_partition
 from tokenomics.windows import read_mart_window
 
@@ -67,7 +69,7 @@ def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> 
 
 
 @dg.asset(
-    deps=[anomalies],
+    deps=[anomalies, budget_status],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     group_name="insights",
@@ -112,5 +114,20 @@ def alerts(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.
 
 
 def budget_alerts_for(home, config, days) -> list:
-    """Budget threshold crossings of these days (filled in by the budgets step when configured)."""
-    return []
+    """One alert per budget scope, month and threshold crossed on these days (keys dedup reruns)."""
+    status = read_mart_window(home, "budget_status", days[0], days[-1])
+    if status.height == 0:
+        return []
+    return [
+        Alert(
+            key=e["dedup_key"],
+            day=e["as_of"],
+            team=e["team"],
+            severity=e["severity"],
+            title=e["title"],
+            text=e["message"],
+            kind="budget",
+            facts={"month": e["month"], "threshold": f"{e['threshold']}%"},
+        )
+        for e in budget_alert_events(status).sort("as_of").unique("dedup_key", keep="first", maintain_order=True).iter_rows(named=True)
+    ]

@@ -51,4 +51,16 @@ billing_daily = _sql_mart(
     "Billed, effective and list cost per day, provider, currency, model and token type (sql/billing_daily.sql).",
 )
 
-MARTS = ["usage_daily", "billing_daily", "data_quality", "anomalies", "incidents", "alerts"]
+MARTS = [
+    "usage_daily",
+    "billing_daily",
+    "reconciliation_daily",
+    "allocation_daily",
+    "chargeback_monthly",
+    "budget_status",
+    "data_quality",
+    "anomalies",
+    "incidents",
+    "alerts",
+]
+"""Every table published to warehouse.duckdb, each from lake/marts/<name>/<partition>/."""

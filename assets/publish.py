@@ -4,6 +4,7 @@
 import dagster as dg
 
 from assets.lake import OWNERS
+from assets.finance import budget_status, chargeback_monthly, reconciliation_daily
 from assets.insights import alerts, anomalies
 from assets.marts import MARTS, billing_daily, usage_daily
 from assets.partitions import daily_partitions, single_run_backfill
@@ -12,7 +13,7 @@ from tokenomics.warehouse import publish
 
 
 @dg.asset(
-    deps=[usage_daily, billing_daily, anomalies, alerts],
+    deps=[usage_daily, billing_daily, reconciliation_daily, chargeback_monthly, budget_status, anomalies, alerts],
     partitions_def=daily_partitions,
     backfill_policy=single_run_backfill,
     group_name="publish",

@@ -10,6 +10,18 @@ daily_job = dg.define_asset_job(
 )
 
 BILLING_RESTATEMENT_ASSETS = [
-    dg.AssetKey(name) for name in ("billing_lines", "provider_usage", "billing_daily", "warehouse")
+    dg.AssetKey(name)
+    for name in (
+        "billing_lines",
+        "provider_usage",
+        "billing_daily",
+        "reconciliation_daily",
+        "allocation_daily",
+        "chargeback_monthly",
+        "focus_export",
+        "budget_status",
+        "alerts",
+        "warehouse",
+    )
 ]
 """What a restated billing day must rebuild: the billing lake tables and everything fed by them."""

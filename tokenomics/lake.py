@@ -29,7 +29,8 @@ def replace_partition(folder: Path, frames: Iterable[pl.DataFrame] | pl.DataFram
         frame = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame(schema=schema or {})
         if schema is not None:
             frame = frame.select([pl.col(c).cast(t) for c, t in schema.items()])
-        frame.write_parquet(tmp / "part-0.parquet", compression="zstd", statistics=True)
+        if frame.width:  # a frame without columns (nothing computed, no schema known) leaves the day empty
+            frame.write_parquet(tmp / "part-0.parquet", compression="zstd", statistics=True)
         swap_in(tmp, folder)
         return frame.height
     finally:

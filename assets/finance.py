@@ -1,0 +1,169 @@
+"""Finance assets: reconcile gateway estimates with the bill, allocate the bill, charge back, budget."""
+
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from assets.lake import OWNERS, billing_lines, provider_usage, usage_events
+from assets.marts import usage_daily
+from assets.metadata import markdown_table
+from assets.partitions import daily_partitions, single_run_backfill
+from assets.resources import TokenomicsHome
+from tokenomics.allocation import build_allocation_day
+from tokenomics.budgets import STATUS_SCHEMA
+from tokenomics.budgets import budget_status as compute_budget_status
+from tokenomics.chargeback import build_chargeback_month
+from tokenomics.focus_export import write_focus
+from tokenomics.lake import replace_partition
+from tokenomics.pricing import unit_prices
+from tokenomics.reconcile import build_reconciliation_day
+from tokenomics.windows import read_mart_window
+
+
+def _days(context) -> list[date]:
+    return [date.fromisoformat(k) for k in context.partition_keys]
+
+
+def _months(days: list[date]) -> list[str]:
+    return sorted({d.strftime("%Y-%m") for d in days})
+
+
+@dg.asset(
+    deps=[usage_events, billing_lines, provider_usage],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="finance",
+    kinds={"duckdb", "sql"},
+    owners=OWNERS,
+    metadata={"sql": "sql/reconciliation_daily.sql"},
+    description=(
+        "Does the bill match? Per day, provider, model and token type: gateway-estimated cost, billed "
+        "(effective) cost, gap, capture rate, provider-reported vs gateway tokens, and the likely cause of "
+        "each gap (outside_gateway, price_difference, cache_miscount, unpriced_model, day_boundary, ...)."
+    ),
+)
+def reconciliation_daily(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home = tokenomics.home
+    rows = {str(day): build_reconciliation_day(home, day) for day in _days(context)}
+    frame = read_mart_window(home, "reconciliation_daily", _days(context)[-1], _days(context)[-1])
+    causes = (
+        frame.group_by("likely_cause").agg(pl.col("gap_usd").sum().round(2).alias("gap_usd"), pl.len().alias("rows"))
+        if frame.height and "likely_cause" in frame.columns
+        else pl.DataFrame()
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(rows.values()),
+            "rows_per_day": dg.MetadataValue.json(rows),
+            "last_day_causes": markdown_table(causes),
+        }
+    )
+
+
+@dg.asset(
+    deps=[usage_daily, billing_lines],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="finance",
+    kinds={"polars"},
+    owners=OWNERS,
+    description=(
+        "The bill split to teams and features: direct cost from attributed gateway usage plus the residual "
+        "(billed minus attributed: untracked traffic, discounts, credits, commitments) spread by the "
+        "configured method (allocation.method). Sums to the bill to the cent per provider and month."
+    ),
+)
+def allocation_daily(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home, config = tokenomics.home, tokenomics.config()
+    method, weights = config.allocation.method, dict(config.allocation.weights)
+    rows = {str(day): build_allocation_day(home, day, method, weights) for day in _days(context)}
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": sum(rows.values()), "method": method, "rows_per_day": dg.MetadataValue.json(rows)}
+    )
+
+
+@dg.asset(
+    deps=[allocation_daily],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="finance",
+    kinds={"duckdb", "sql"},
+    owners=OWNERS,
+    metadata={"sql": "sql/chargeback_monthly.sql"},
+    description=(
+        "Per month and team: direct cost, allocated residual, total, and the share that reconciles to a "
+        "bill. Rebuilt for every month a materialized day touches. `tokenomics chargeback --month` turns "
+        "it into statements finance can forward."
+    ),
+)
+def chargeback_monthly(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home = tokenomics.home
+    rows = {month: build_chargeback_month(home, month) for month in _months(_days(context))}
+    return dg.MaterializeResult(metadata={"dagster/row_count": sum(rows.values()), "months": dg.MetadataValue.json(rows)})
+
+
+@dg.asset(
+    deps=[allocation_daily],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="finance",
+    kinds={"parquet", "csv"},
+    owners=OWNERS,
+    description=(
+        "The allocated costs of each touched month as a FOCUS 1.2 file (reports/focus/<month>/, CSV and "
+        "Parquet): team and feature in Tags, token type, model, price reference and allocation method in "
+        "x_ columns, so FinOps tools that read FOCUS can take them in."
+    ),
+)
+def focus_export(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home, config = tokenomics.home, tokenomics.config()
+    written = []
+    for month in _months(_days(context)):
+        allocation = _month_allocation(home, month)
+        if allocation.height == 0:
+            continue
+        written += write_focus(
+            allocation,
+            home.reports / "focus" / month,
+            stem=f"focus-1.2_allocated_{month}",
+            unit_prices=lambda p, m, d: unit_prices(p, m, d, prices=config.prices),
+        )
+    return dg.MaterializeResult(metadata={"files": dg.MetadataValue.json([str(p) for p in written])})
+
+
+def _month_allocation(home, month: str) -> pl.DataFrame:
+    files = sorted((home.lake / "marts" / "allocation_daily").glob(f"day={month}-*/*.parquet"))
+    return pl.read_parquet(files, hive_partitioning=False) if files else pl.DataFrame()
+
+
+@dg.asset(
+    deps=[allocation_daily],
+    partitions_def=daily_partitions,
+    backfill_policy=single_run_backfill,
+    group_name="finance",
+    kinds={"polars"},
+    owners=OWNERS,
+    description=(
+        "Monthly budgets from tokenomics.yaml against bill-true spend (allocation_daily totals): "
+        "month-to-date, a weekday-seasonal month-end forecast, percent used and thresholds crossed "
+        "(default 50/80/100%). Each crossing raises one alert per team, month and threshold."
+    ),
+)
+def budget_status(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home, config = tokenomics.home, tokenomics.config()
+    rows = 0
+    for day in _days(context):
+        status = budget_status_on(home, config, day)
+        replace_partition(home.mart_day("budget_status", day), status)
+        rows += status.height
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "budgets": len(config.budgets)})
+
+
+def budget_status_on(home, config, day: date) -> pl.DataFrame:
+    """Budget status as of `day`, from the month's allocation (residual included) up to that day."""
+    spend = read_mart_window(home, "allocation_daily", day.replace(day=1), day, lookback_days=35)
+    if not config.budgets or spend.height == 0:
+        return pl.DataFrame(schema=STATUS_SCHEMA)
+    spend = spend.group_by("day", "team", "feature").agg(pl.col("total_cost_usd").sum().alias("cost_usd"))
+    return compute_budget_status(spend, config.budgets, day)
