@@ -206,6 +206,31 @@ def detect(input_path, out):
     console.print(f"wrote {rows:,} rows to {out}")
 
 
+@main.command()
+@_home_option
+@click.option("--month", required=True, help="Month to charge back, YYYY-MM.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Output folder. Default: <home>/reports/chargeback")
+@_friendly
+def chargeback(home, month, out):
+    """Write one chargeback statement per team for a month (CSV and Markdown), plus a FOCUS 1.2 file."""
+    from tokenomics.chargeback import load_month, write_statements
+    from tokenomics.focus_export import write_focus
+
+    h = Home.resolve(home)
+    if not h.warehouse.exists():
+        raise UserError(f"no warehouse at {h.warehouse}; run `tokenomics run --home {h.root}` first")
+    out = out or h.reports / "chargeback"
+    try:
+        paths = write_statements(h.warehouse, month, out)
+        allocation, _ = load_month(h.warehouse, month)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    focus = write_focus(allocation, out / month, stem=f"focus-1.2_allocated_{month}")
+    teams = sorted({p.stem for p in paths})
+    console.print(f"[green]wrote[/] {len(teams)} team statements for {month} to {out / month}: {', '.join(teams)}")
+    console.print(f"FOCUS 1.2 export: {', '.join(str(p) for p in focus)}")
+
+
 def print_summary(h: Home) -> None:
     from tokenomics.report import summarize, summary_markdown
 
