@@ -38,3 +38,21 @@ def company(tmp_path_factory):
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+
+SIXTY_START, SIXTY_DAYS, SIXTY_SEED = date(2026, 2, 2), 60, 2027
+
+
+@pytest.fixture(scope="session")
+def sixty_days(tmp_path_factory):
+    """60 generated days (2,000 requests a day, a seed not used in tuning) through one Dagster run."""
+    from pipelines.runner import run_days
+    from tokenomics.generator import generate
+    from tokenomics.home import Home
+
+    home = Home(tmp_path_factory.mktemp("sixty"))
+    generate(home.root, SIXTY_START, SIXTY_DAYS, 2000, SIXTY_SEED)
+    end = SIXTY_START + timedelta(days=SIXTY_DAYS - 1)
+    result = run_days(home, SIXTY_START, end, instance=dg.DagsterInstance.ephemeral())
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return home

@@ -1,28 +1,11 @@
 """Issue 6 acceptance, end to end: 60 generated days (2,000 requests a day) through Dagster; the published incidents find
 the injected anomalies (recall >= 0.9, precision >= 0.8, median delay 0) on a seed not used in tuning."""
 
-from datetime import date, timedelta
-
-import dagster as dg
 import duckdb
 import polars as pl
-import pytest
 
-from pipelines.runner import run_days
+from tests.conftest import SIXTY_DAYS
 from tokenomics.anomalies.scoring import score_alerts
-from tokenomics.generator import generate
-from tokenomics.home import Home
-
-START, DAYS, SEED = date(2026, 2, 2), 60, 2027
-
-
-@pytest.fixture(scope="module")
-def sixty_days(tmp_path_factory):
-    home = Home(tmp_path_factory.mktemp("sixty"))
-    generate(home.root, START, DAYS, 2000, SEED)
-    result = run_days(home, START, START + timedelta(days=DAYS - 1), instance=dg.DagsterInstance.ephemeral())
-    assert result.success
-    return home
 
 
 def test_published_incidents_find_the_injected_anomalies(sixty_days):
@@ -35,7 +18,7 @@ def test_published_incidents_find_the_injected_anomalies(sixty_days):
     injected = pl.read_parquet(sixty_days.truth / "anomalies.parquet")
     assert injected.height >= 6
     score = score_alerts(
-        incidents, injected, series_count=1, days=DAYS, model_providers=dict(usage.iter_rows())
+        incidents, injected, series_count=1, days=SIXTY_DAYS, model_providers=dict(usage.iter_rows())
     )
     assert score.detected / score.events >= 0.9, score
     assert score.true_alerts / score.alerts >= 0.8, score
