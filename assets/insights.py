@@ -1,5 +1,6 @@
 """Insight assets: token-aware anomalies per day, and the alerts they (and budgets) raise."""
 
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import dagster as dg
@@ -12,6 +13,7 @@ from assets.metadata import markdown_table
 from assets.partitions import daily_partitions, single_run_backfill
 from assets.resources import TokenomicsHome
 from tokenomics.alerts import Alert, AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
+from tokenomics.anomalies.metrics import default_metrics
 from tokenomics.anomalies.usage_anomalies import find_usage_anomalies
 from tokenomics.budgets import budget_alert_events
 from tokenomics.lake import replace_partition
@@ -19,6 +21,19 @@ from tokenomics.windows import read_mart_window
 
 LOOKBACK_DAYS = 90
 """History the detector reads before the first partition: 4 same-weekday lags plus warm-up."""
+
+
+def metrics_from_config(config):
+    """The default metric set, with the `anomalies:` knobs of tokenomics.yaml applied to the cost metric.
+
+    Only cost takes them: the ratio metrics (cache-hit, error rate, ...) carry their own volume gates,
+    which a dollar threshold would undo.
+    """
+    overrides = config.anomalies.detector_kwargs()
+    metrics = default_metrics()
+    if not overrides:
+        return metrics
+    return tuple(replace(m, params=replace(m.params, **overrides)) if m.name == "cost" else m for m in metrics)
 
 
 def ledger_path(home):
@@ -41,10 +56,10 @@ def ledger_path(home):
     ),
 )
 def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
-    home = tokenomics.home
+    home, config = tokenomics.home, tokenomics.config()
     days = [date.fromisoformat(k) for k in context.partition_keys]
     window = read_mart_window(home, "usage_daily", days[0], days[-1], LOOKBACK_DAYS)
-    found = find_usage_anomalies(window) if window.height else None
+    found = find_usage_anomalies(window, metrics_from_config(config)) if window.height else None
     flagged = incidents = 0
     for day in days:
         rows = found.anomalies.filter(pl.col("day") == day) if found else pl.DataFrame()
