@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tokenomics.schema import empty
 from tokenomics.sources import aws_cur
 from tokenomics.sources.cloud_skus import bedrock_sku
+from tokenomics.ingest import normalize_file
 from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -20,10 +20,7 @@ HERE = FIXTURES / "aws_cur"
 
 
 def ingest(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, FileCounts]:
-    counts = FileCounts(aws_cur.SOURCE, path.name)
-    results = list(normalize_chunks(aws_cur.read(path), source=aws_cur.SOURCE, source_file=path.name, counts=counts))
-    kept = pl.concat([empty("billing_lines"), *[r.kept["billing_lines"] for r in results]])
-    quarantine = pl.concat([empty("quarantine"), *[r.quarantine for r in results]])
+    kept, quarantine, counts = normalize_file("aws_cur", path, dedup=False)
     assert counts.balanced
     return kept, quarantine, counts
 

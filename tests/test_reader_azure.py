@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tokenomics.schema import empty
 from tokenomics.sources import azure_cost
 from tokenomics.sources.cloud_skus import azure_sku, unit_block
+from tokenomics.ingest import normalize_file
 from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -20,11 +20,7 @@ HERE = FIXTURES / "azure_cost"
 
 
 def ingest(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, FileCounts]:
-    counts = FileCounts(azure_cost.SOURCE, path.name)
-    chunks = azure_cost.read(path)
-    results = list(normalize_chunks(chunks, source=azure_cost.SOURCE, source_file=path.name, counts=counts))
-    kept = pl.concat([empty("billing_lines"), *[r.kept["billing_lines"] for r in results]])
-    quarantine = pl.concat([empty("quarantine"), *[r.quarantine for r in results]])
+    kept, quarantine, counts = normalize_file("azure_cost", path, dedup=False)
     assert counts.balanced
     return kept, quarantine, counts
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tokenomics.schema import empty
 from tokenomics.sources import focus
+from tokenomics.ingest import normalize_file
 from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -19,10 +19,7 @@ HERE = FIXTURES / "focus"
 
 
 def ingest(path: Path) -> tuple[pl.DataFrame, pl.DataFrame, FileCounts]:
-    counts = FileCounts(focus.SOURCE, path.name)
-    results = list(normalize_chunks(focus.read(path), source=focus.SOURCE, source_file=path.name, counts=counts))
-    kept = pl.concat([empty("billing_lines"), *[r.kept["billing_lines"] for r in results]])
-    quarantine = pl.concat([empty("quarantine"), *[r.quarantine for r in results]])
+    kept, quarantine, counts = normalize_file("focus", path, dedup=False)
     assert counts.balanced
     return kept, quarantine, counts
 

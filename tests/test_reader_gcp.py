@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tokenomics.schema import empty
 from tokenomics.sources import gcp_billing
 from tokenomics.sources.cloud_skus import described_sku
+from tokenomics.ingest import normalize_file
 from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -20,11 +20,7 @@ HERE = FIXTURES / "gcp_billing"
 
 
 def ingest(path: Path, chunk_rows: int = 200_000) -> tuple[pl.DataFrame, pl.DataFrame, FileCounts]:
-    counts = FileCounts(gcp_billing.SOURCE, path.name)
-    chunks = gcp_billing.read(path, chunk_rows=chunk_rows)
-    results = list(normalize_chunks(chunks, source=gcp_billing.SOURCE, source_file=path.name, counts=counts))
-    kept = pl.concat([empty("billing_lines"), *[r.kept["billing_lines"] for r in results]])
-    quarantine = pl.concat([empty("quarantine"), *[r.quarantine for r in results]])
+    kept, quarantine, counts = normalize_file("gcp_billing", path, chunk_rows=chunk_rows, dedup=False)
     assert counts.balanced
     return kept, quarantine, counts
 

@@ -13,21 +13,15 @@ import polars as pl
 import pytest
 
 from tokenomics.sources import litellm
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
+from tokenomics.ingest import normalize_file
+from tokenomics.sources.normalize import FileCounts, ReaderError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "litellm"
 
 
 def ingest(name: str, chunk_rows: int = 200_000) -> tuple[pl.DataFrame, pl.DataFrame, FileCounts]:
     """Read + normalize + dedup one fixture the way the pipeline does: kept rows, quarantine, counts."""
-    counts = FileCounts("litellm", name)
-    chunks = list(normalize_chunks(litellm.read(FIXTURES / name, chunk_rows), source="litellm",
-                                   source_file=name, counts=counts))
-    kept = pl.concat([c.kept["usage_events"] for c in chunks])
-    kept, dropped = deduplicate(kept, "usage_events")
-    counts.deduplicated = sum(dropped.values())
-    counts.kept -= counts.deduplicated
-    return kept, pl.concat([c.quarantine for c in chunks]), counts
+    return normalize_file("litellm", FIXTURES / name, chunk_rows=chunk_rows)
 
 
 def row(kept: pl.DataFrame, event_id: str) -> dict:

@@ -11,7 +11,8 @@ import pytest
 
 from tokenomics import schema
 from tokenomics.sources import anthropic_cost, anthropic_usage, openai_costs, openai_usage
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
+from tokenomics.ingest import normalize_file
+from tokenomics.sources.normalize import FileCounts, ReaderError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 READERS = (openai_usage, openai_costs, anthropic_usage, anthropic_cost)
@@ -20,17 +21,7 @@ DAY1 = dt.date(2025, 11, 1)
 
 def ingest(reader, name: str, chunk_rows: int = 200_000):
     """Read one fixture the way the pipeline does: normalize, dedup, and check conservation."""
-    path = FIXTURES / reader.SOURCE / name
-    table = reader.TABLES[0]
-    counts = FileCounts(reader.SOURCE, name)
-    parts = list(
-        normalize_chunks(reader.read(path, chunk_rows=chunk_rows), source=reader.SOURCE, source_file=name, counts=counts)
-    )
-    kept = pl.concat([schema.empty(table), *[p.kept[table] for p in parts]])
-    quarantine = pl.concat([schema.empty("quarantine"), *[p.quarantine for p in parts]])
-    kept, dropped = deduplicate(kept, table)
-    counts.deduplicated = dropped.get(name, 0)
-    counts.kept -= counts.deduplicated
+    kept, quarantine, counts = normalize_file(reader.SOURCE, FIXTURES / reader.SOURCE / name, chunk_rows=chunk_rows)
     assert counts.balanced, counts.as_dict()
     assert counts.kept == kept.height and counts.quarantined == quarantine.height
     return kept, quarantine, counts

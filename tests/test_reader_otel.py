@@ -12,20 +12,15 @@ import polars as pl
 import pytest
 
 from tokenomics.sources import otel
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
+from tokenomics.ingest import normalize_file
+from tokenomics.sources.normalize import FileCounts, ReaderError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "otel"
 
 
 def ingest(name: str) -> tuple[pl.DataFrame, pl.DataFrame, FileCounts]:
     """Read + normalize + dedup one fixture the way the pipeline does: kept rows, quarantine, counts."""
-    counts = FileCounts("otel", name)
-    chunks = list(normalize_chunks(otel.read(FIXTURES / name), source="otel", source_file=name, counts=counts))
-    kept = pl.concat([c.kept["usage_events"] for c in chunks])
-    kept, dropped = deduplicate(kept, "usage_events")
-    counts.deduplicated = sum(dropped.values())
-    counts.kept -= counts.deduplicated
-    return kept, pl.concat([c.quarantine for c in chunks]), counts
+    return normalize_file("otel", FIXTURES / name)
 
 
 def row(kept: pl.DataFrame, event_id: str) -> dict:

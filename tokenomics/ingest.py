@@ -21,7 +21,7 @@ from tokenomics.home import Home
 from tokenomics.lake import replace_partition, swap_in
 from tokenomics.schema import DEDUP_KEYS, QUARANTINE, TABLES
 from tokenomics.sources import UnknownSourceError
-from tokenomics.sources.normalize import FileCounts, ReaderError, normalize_chunks
+from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
 
 Enrich = Callable[[pl.DataFrame], pl.DataFrame]
 
@@ -257,3 +257,29 @@ def usage_enricher(config) -> Enrich:
         return price_usage(attribute(frame, config.attribution), config.prices)
 
     return enrich
+
+
+def normalize_file(
+    source: str, path: Path, *, chunk_rows: int = 200_000, dedup: bool = True, source_file: str | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, FileCounts]:
+    """Read, conform and (optionally) deduplicate one file in memory: (kept, quarantine, counts).
+
+    For small files (fixtures, a quick look); the pipeline streams through `write_day` instead.
+    `source_file` defaults to the file name, the way tests and `ingest` print it.
+    """
+    from tokenomics.schema import empty
+
+    reader = sources.reader(source)
+    name = source_file or Path(path).name
+    counts = FileCounts(source=source, file=name)
+    results = list(
+        normalize_chunks(reader.read(Path(path), chunk_rows=chunk_rows), source=source, source_file=name, counts=counts)
+    )
+    table = reader.TABLES[0]
+    kept = pl.concat([empty(table), *[r.kept[table] for r in results if table in r.kept]], how="vertical_relaxed")
+    quarantine = pl.concat([empty("quarantine"), *[r.quarantine for r in results]], how="vertical_relaxed")
+    if dedup:
+        kept, dropped = deduplicate(kept, table)
+        counts.deduplicated = sum(dropped.values())
+        counts.kept -= counts.deduplicated
+    return kept, quarantine, counts
