@@ -5,10 +5,10 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from assets.lake import OWNERS, billing_lines, provider_usage, usage_events
+from assets.lake import billing_lines, provider_usage, usage_events
 from assets.marts import usage_daily
 from assets.metadata import markdown_table
-from assets.partitions import daily_partitions, single_run_backfill
+from assets.partitions import daily_asset
 from assets.resources import TokenomicsHome
 from tokenomics.allocation import build_allocation_day
 from tokenomics.budgets import STATUS_SCHEMA
@@ -29,13 +29,10 @@ def _months(days: list[date]) -> list[str]:
     return sorted({d.strftime("%Y-%m") for d in days})
 
 
-@dg.asset(
+@daily_asset(
     deps=[usage_events, billing_lines, provider_usage],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
     group_name="finance",
     kinds={"duckdb", "sql"},
-    owners=OWNERS,
     metadata={"sql": "sql/reconciliation_daily.sql"},
     description=(
         "Does the bill match? Per day, provider, model and token type: gateway-estimated cost, billed "
@@ -61,13 +58,10 @@ def reconciliation_daily(context: dg.AssetExecutionContext, tokenomics: Tokenomi
     )
 
 
-@dg.asset(
+@daily_asset(
     deps=[usage_daily, billing_lines],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
     group_name="finance",
     kinds={"polars"},
-    owners=OWNERS,
     description=(
         "The bill split to teams and features: direct cost from attributed gateway usage plus the residual "
         "(billed minus attributed: untracked traffic, discounts, credits, commitments) spread by the "
@@ -83,13 +77,10 @@ def allocation_daily(context: dg.AssetExecutionContext, tokenomics: TokenomicsHo
     )
 
 
-@dg.asset(
+@daily_asset(
     deps=[allocation_daily],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
     group_name="finance",
     kinds={"duckdb", "sql"},
-    owners=OWNERS,
     metadata={"sql": "sql/chargeback_monthly.sql"},
     description=(
         "Per month and team: direct cost, allocated residual, total, and the share that reconciles to a "
@@ -103,13 +94,10 @@ def chargeback_monthly(context: dg.AssetExecutionContext, tokenomics: Tokenomics
     return dg.MaterializeResult(metadata={"dagster/row_count": sum(rows.values()), "months": dg.MetadataValue.json(rows)})
 
 
-@dg.asset(
+@daily_asset(
     deps=[allocation_daily],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
     group_name="finance",
     kinds={"parquet", "csv"},
-    owners=OWNERS,
     description=(
         "The allocated costs of each touched month as a FOCUS 1.2 file (reports/focus/<month>/, CSV and "
         "Parquet): team and feature in Tags, token type, model, price reference and allocation method in "
@@ -137,13 +125,10 @@ def _month_allocation(home, month: str) -> pl.DataFrame:
     return pl.read_parquet(files, hive_partitioning=False) if files else pl.DataFrame()
 
 
-@dg.asset(
+@daily_asset(
     deps=[allocation_daily],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
     group_name="finance",
     kinds={"polars"},
-    owners=OWNERS,
     description=(
         "Monthly budgets from tokenomics.yaml against bill-true spend (allocation_daily totals): "
         "month-to-date, a weekday-seasonal month-end forecast, percent used and thresholds crossed "

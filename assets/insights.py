@@ -6,11 +6,10 @@ from datetime import date, datetime, timezone
 import dagster as dg
 import polars as pl
 
-from assets.lake import OWNERS
 from assets.finance import budget_status
 from assets.marts import usage_daily
 from assets.metadata import markdown_table
-from assets.partitions import daily_partitions, single_run_backfill
+from assets.partitions import daily_asset
 from assets.resources import TokenomicsHome
 from tokenomics.alerts import Alert, AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
 from tokenomics.anomalies.metrics import default_metrics
@@ -40,13 +39,10 @@ def ledger_path(home):
     return home.alerts / "ledger.sqlite"
 
 
-@dg.asset(
+@daily_asset(
     deps=[usage_daily],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
     group_name="insights",
     kinds={"polars"},
-    owners=OWNERS,
     description=(
         "Token-aware anomalies per day: robust seasonal baselines per team, team x feature and team x "
         "model for cost, tokens, requests, input tokens per request (prompt bloat), cache-hit rate, "
@@ -83,13 +79,10 @@ def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> 
     )
 
 
-@dg.asset(
+@daily_asset(
     deps=[anomalies, budget_status],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
     group_name="insights",
     kinds={"python"},
-    owners=OWNERS,
     description=(
         "Delivers the day's anomaly incidents (and budget threshold crossings) to the configured channels "
         "(Slack, webhook, email, JSONL file), once: a ledger keyed by alert and channel survives reruns "

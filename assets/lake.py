@@ -9,15 +9,12 @@ import dagster as dg
 import polars as pl
 
 from assets.metadata import file_counts_table, markdown_table
-from assets.partitions import daily_partitions, single_run_backfill
+from assets.partitions import daily_asset
 from assets.resources import TokenomicsHome
 from tokenomics import sources
 from tokenomics.ingest import DayIngest, landing_files, usage_enricher, write_day
 from tokenomics.lake import read_partition
 from tokenomics.stats import billing_partition_stats, usage_partition_stats
-
-OWNERS = ["team:data-platform"]
-
 
 def _enabled(config, names: tuple[str, ...]) -> list[str]:
     wanted = set(config.sources) if getattr(config, "sources", None) else set(names)
@@ -75,12 +72,9 @@ def _summary(context, reports: list[DayIngest], table: str, superseded: list) ->
     }
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
+@daily_asset(
     group_name="lake",
     kinds={"polars", "parquet"},
-    owners=OWNERS,
     description=(
         "Canonical request-level usage from gateway logs (LiteLLM, OpenTelemetry, ...): one row per "
         "LLM request, attributed to team/feature and priced from the pinned catalog plus overrides. "
@@ -116,13 +110,10 @@ def usage_events(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) 
 
 
 def _billing_asset(table: str, description: str):
-    @dg.asset(
+    @daily_asset(
         name=table,
-        partitions_def=daily_partitions,
-        backfill_policy=single_run_backfill,
         group_name="lake",
         kinds={"polars", "parquet"},
-        owners=OWNERS,
         description=description,
     )
     def _asset(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:

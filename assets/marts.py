@@ -3,8 +3,8 @@
 
 import dagster as dg
 
-from assets.lake import OWNERS, billing_lines, usage_events
-from assets.partitions import daily_partitions, single_run_backfill
+from assets.lake import billing_lines, usage_events
+from assets.partitions import daily_asset
 from assets.resources import TokenomicsHome
 from tokenomics.marts import build_mart_day
 
@@ -14,14 +14,11 @@ def _day_glob(home, table: str, key: str) -> str:
 
 
 def _sql_mart(name: str, upstream, param: str, description: str):
-    @dg.asset(
+    @daily_asset(
         name=name,
         deps=[upstream],
-        partitions_def=daily_partitions,
-        backfill_policy=single_run_backfill,
         group_name="marts",
         kinds={"duckdb", "sql", "parquet"},
-        owners=OWNERS,
         description=description,
         metadata={"sql": f"sql/{name}.sql"},
     )

@@ -14,3 +14,11 @@ daily_partitions = dg.DailyPartitionsDefinition(
 
 single_run_backfill = dg.BackfillPolicy.single_run()
 """A backfill of any range is one run: assets loop over context.partition_keys (see README)."""
+
+
+OWNERS = ["team:data-platform"]
+
+
+def daily_asset(**kwargs):
+    """@asset for a UTC-day partitioned asset: the project's one partitioning, backfill policy and owner."""
+    return dg.asset(partitions_def=daily_partitions, backfill_policy=single_run_backfill, owners=OWNERS, **kwargs)

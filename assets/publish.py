@@ -3,22 +3,18 @@
 
 import dagster as dg
 
-from assets.lake import OWNERS
 from assets.finance import budget_status, chargeback_monthly, reconciliation_daily
 from assets.insights import alerts, anomalies
 from assets.marts import MARTS, billing_daily, usage_daily
-from assets.partitions import daily_partitions, single_run_backfill
+from assets.partitions import daily_asset
 from assets.resources import TokenomicsHome
 from tokenomics.warehouse import publish
 
 
-@dg.asset(
+@daily_asset(
     deps=[usage_daily, billing_daily, reconciliation_daily, chargeback_monthly, budget_status, anomalies, alerts],
-    partitions_def=daily_partitions,
-    backfill_policy=single_run_backfill,
     group_name="publish",
     kinds={"duckdb"},
-    owners=OWNERS,
     description=(
         "warehouse.duckdb for BI tools: every published table rebuilt from lake/marts and swapped in "
         "with os.replace, so a BI tool holding the file open is never blocked nor sees a half-written file. "
