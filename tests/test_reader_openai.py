@@ -9,26 +9,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.readers import FIXTURES, ingest, tally
 from tokenomics import schema
 from tokenomics.sources import anthropic_cost, anthropic_usage, openai_costs, openai_usage
-from tokenomics.ingest import normalize_file
 from tokenomics.sources.normalize import FileCounts, ReaderError
 
-FIXTURES = Path(__file__).parent / "fixtures"
 READERS = (openai_usage, openai_costs, anthropic_usage, anthropic_cost)
 DAY1 = dt.date(2025, 11, 1)
-
-
-def ingest(reader, name: str, chunk_rows: int = 200_000):
-    """Read one fixture the way the pipeline does: normalize, dedup, and check conservation."""
-    kept, quarantine, counts = normalize_file(reader.SOURCE, FIXTURES / reader.SOURCE / name, chunk_rows=chunk_rows)
-    assert counts.balanced, counts.as_dict()
-    assert counts.kept == kept.height and counts.quarantined == quarantine.height
-    return kept, quarantine, counts
-
-
-def tally(counts: FileCounts) -> tuple[int, int, int, int, int]:
-    return counts.read, counts.kept, counts.quarantined, counts.deduplicated, counts.skipped
 
 
 # ---- openai_usage ---------------------------------------------------------------------------------
