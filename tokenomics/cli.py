@@ -251,6 +251,18 @@ def print_summary(h: Home) -> None:
         models.add_row(r["provider"], r["model"], f"{r['cost_usd']:,.2f}", f"{r['requests']:,}")
     console.print(feats)
     console.print(models)
+    if s.bill_match.height:
+        bill = Table("provider", "billed", "gateway estimate", "capture", "main cause of the gap", title="Does the bill match? (this month)")
+        for r in s.bill_match.iter_rows(named=True):
+            bill.add_row(r["provider"], f"{r['billed_usd']:,.2f}", f"{r['gateway_usd']:,.2f}", f"{(r['capture_rate'] or 0):.1%}", r["main_cause"] or "matched")
+        console.print(bill)
+    if s.budgets.height:
+        budgets = Table("team", "feature", "budget", "spent", "forecast", "used", "status", title="Budgets")
+        for r in s.budgets.iter_rows(named=True):
+            budgets.add_row(r["team"], r["feature"], f"{r['budget_usd']:,.2f}", f"{r['spent_usd']:,.2f}", f"{r['forecast_usd']:,.2f}", f"{r['pct_used']:.0f}%", r["status"])
+        console.print(budgets)
+    for r in s.incidents.iter_rows(named=True):
+        console.print(f"[yellow]{r['day']} {r['severity']}[/] {r['explanation']}")
     console.print(
         f"total this month ${s.total_cost_usd:,.2f}; unattributed {s.unattributed_share:.1%} of cost; "
         f"unpriced {s.unpriced_share:.2%} of requests"

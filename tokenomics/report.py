@@ -19,6 +19,34 @@ class Summary:
     unattributed_share: float
     unpriced_share: float
     days: int
+    bill_match: pl.DataFrame = None  # per provider: billed, gateway estimate, capture rate, main cause
+    budgets: pl.DataFrame = None  # latest budget_status rows
+    incidents: pl.DataFrame = None  # this month's anomaly incidents
+
+
+EXTRAS = {
+    "reconciliation_daily": """
+        WITH month AS (SELECT * FROM reconciliation_daily WHERE strftime(day, '%Y-%m') = ?),
+        causes AS (
+            SELECT provider, likely_cause, abs(sum(gap_usd)) AS weight FROM month
+            WHERE likely_cause <> 'matched' GROUP BY ALL
+        )
+        SELECT provider, round(sum(billed_cost_usd), 2)::DOUBLE AS billed_usd,
+               round(sum(gateway_cost_usd), 2)::DOUBLE AS gateway_usd,
+               round(sum(gateway_cost_usd) / nullif(sum(billed_cost_usd), 0), 3)::DOUBLE AS capture_rate,
+               (SELECT arg_max(c.likely_cause, c.weight) FROM causes c WHERE c.provider = m.provider) AS main_cause
+        FROM month m GROUP BY provider ORDER BY billed_usd DESC""",
+    "budget_status": """
+        SELECT team, coalesce(feature, '') AS feature, round(budget_usd, 2)::DOUBLE AS budget_usd,
+               round(mtd_spend_usd, 2)::DOUBLE AS spent_usd, round(forecast_usd, 2)::DOUBLE AS forecast_usd,
+               pct_used::DOUBLE AS pct_used, status
+        FROM budget_status WHERE month = ? AND as_of = (SELECT max(as_of) FROM budget_status)
+        ORDER BY pct_used DESC""",
+    "incidents": """
+        SELECT day, team, severity, explanation FROM incidents
+        WHERE strftime(day, '%Y-%m') = ? ORDER BY day DESC LIMIT 5""",
+}
+"""What else the summary shows when those tables are published: does the bill match, budgets, incidents."""
 
 
 def summarize(warehouse: Path) -> Summary:
@@ -49,9 +77,14 @@ def summarize(warehouse: Path) -> Summary:
             f"FROM usage_daily WHERE {scope}",
             [month],
         ).fetchall()[0]
+        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        extras = {name: con.sql(sql, params=[month]).pl() for name, sql in EXTRAS.items() if name in tables}
     finally:
         con.close()
     return Summary(
+        bill_match=extras.get("reconciliation_daily", pl.DataFrame()),
+        budgets=extras.get("budget_status", pl.DataFrame()),
+        incidents=extras.get("incidents", pl.DataFrame()),
         month=month,
         total_cost_usd=total or 0.0,
         by_team=by_team,
@@ -78,5 +111,8 @@ def summary_markdown(summary: Summary) -> str:
             "## Cost by team", table(summary.by_team),
             "## Top features", table(summary.top_features),
             "## Top models", table(summary.top_models),
+            "## Does the bill match? (this month)", table(summary.bill_match),
+            "## Budgets", table(summary.budgets),
+            "## Latest anomaly incidents", table(summary.incidents),
         ]
     )

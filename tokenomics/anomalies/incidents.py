@@ -264,7 +264,8 @@ def _evidence_text(ep: dict, labels: dict[str, Metric]) -> str:
     label = metric.label if metric else ep["metric"]
     value, expected = ep["value"] or 0.0, ep["expected"] or 0.0
     if metric is not None and metric.unit == "rate":
-        return f"{label} {expected:.0%} -> {value:.0%}"
+        # a rate's expected value can come out a hair below 0 from the baseline arithmetic: show 0%
+        return f"{label} {max(expected, 0.0):.0%} -> {max(value, 0.0):.0%}"
     if metric is not None and metric.is_ratio:
         return f"{label} {value / expected:.1f}x" if expected else f"{label} new"
     unit = metric.unit if metric else ""
