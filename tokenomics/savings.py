@@ -122,7 +122,9 @@ SMALLER_MODELS: tuple[SmallerModel, ...] = (
 """Same provider, same family, one size down. Models not listed (gpt-4o-mini, claude-3-5-haiku,
 gemini-2.5-flash-lite, o4-mini...) are already the smallest of their family here."""
 
-BATCH_PROVIDERS = frozenset({"openai", "azure_openai", "anthropic", "aws_bedrock", "gcp_vertex", "google_ai", "mistral"})
+BATCH_PROVIDERS = frozenset(
+    {"openai", "azure_openai", "anthropic", "aws_bedrock", "gcp_vertex", "google_ai", "mistral"}
+)
 """Providers with an asynchronous batch API at a discount."""
 
 OFFLINE_WORDS = ("nightly", "daily", "weekly", "batch", "bulk", "backfill", "offline", "enrich", "report",

@@ -44,7 +44,7 @@ import polars as pl
 
 from tokenomics.config import PricesConfig, SelfHostModel, TcoConfig
 from tokenomics.pricing import unit_prices
-from tokenomics.pricing.units import PER_MILLION
+from tokenomics.pricing.units import PER_MILLION, TokenPrices
 from tokenomics.savings import MONTH_DAYS, model_family
 from tokenomics.schema import MONEY
 
@@ -69,7 +69,9 @@ class OpenModel:
     hosted_model: str | None = None
 
 
-_TRTLLM = "NVIDIA TensorRT-LLM perf overview (docs/source/performance/perf-overview.md), trtllm-bench, ISL/OSL 1000/1000"
+_TRTLLM = (
+    "NVIDIA TensorRT-LLM perf overview (docs/source/performance/perf-overview.md), trtllm-bench, ISL/OSL 1000/1000"
+)
 OPEN_MODELS: dict[str, OpenModel] = {
     "Llama-3.1-8B FP8": OpenModel(
         "small", 1, Decimal(15220), f"{_TRTLLM}: Llama-3.1-8B FP8 on 1xH100 TP1, 15,220 output tok/s",
@@ -80,8 +82,9 @@ OPEN_MODELS: dict[str, OpenModel] = {
         "groq", "llama-3.3-70b-versatile",
     ),
 }
-"""The reference's throughput table (anomaly_pricing_tco.md section 3.3). Max-load offline numbers:
-latency-bound serving gets several times less (NIM: 70B at 5000/500 saturates near 920 tok/s)."""
+"""The reference's throughput table (anomaly_pricing_tco.md section 3.3); config.TcoConfig's default
+`models` are these two. Max-load offline numbers: latency-bound serving gets several times less
+(NVIDIA NIM: Llama-3.3-70B on 2xH100 at ISL/OSL 5000/500 saturates near 920 tok/s)."""
 
 API_MODEL_CLASSES: dict[str, str] = {
     **dict.fromkeys(
@@ -114,6 +117,7 @@ TCO_SCHEMA: dict[str, pl.DataType] = {
     "gpu": pl.String,
     "gpus_per_replica": pl.Int64,
     "output_tokens_per_second": pl.Decimal(38, 3),
+    "throughput_reference": pl.String,
     "utilization_pct": pl.Decimal(9, 2),
     "replaces": pl.String,
     "monthly_tokens": pl.Int64,
@@ -292,7 +296,8 @@ def _hosted_api(
     name = f"{provider}/{model}" if provider else model
     if unit is None:
         return name, None
-    return name, unit.cost(used.uncached + used.cache_read + used.cache_write, used.output, used.cache_read,
+    base = TokenPrices(unit.input, unit.output, unit.cache_read, unit.cache_write)  # window totals: no prompt tiers
+    return name, base.cost(used.uncached + used.cache_read + used.cache_write, used.output, used.cache_read,
                            used.cache_write)
 
 
@@ -325,6 +330,7 @@ def _row(candidate, klass, used, days_seen, pct, hour, tco, hosted) -> dict:
         "gpu": tco.gpu,
         "gpus_per_replica": candidate.gpus,
         "output_tokens_per_second": candidate.output_tokens_per_second,
+        "throughput_reference": _throughput_reference(candidate),
         "utilization_pct": pct,
         "replaces": ", ".join(used.models),
         "monthly_tokens": monthly_tokens,
@@ -345,10 +351,22 @@ def _row(candidate, klass, used, days_seen, pct, hour, tco, hosted) -> dict:
         "replica_monthly_usd": _cents(replica_monthly),
         "break_even_monthly_tokens": break_even,
         "break_even_utilization_pct": None if break_even_use is None else break_even_use.quantize(CENT),
-        "cloud_monthly_usd": None if tco.cloud_usd_per_gpu_hour is None else _cents(tco.cloud_usd_per_gpu_hour * gpu_hours),
+        "cloud_monthly_usd": (
+            None if tco.cloud_usd_per_gpu_hour is None else _cents(tco.cloud_usd_per_gpu_hour * gpu_hours)
+        ),
         "hosted_api_model": hosted_name,
         "hosted_api_monthly_usd": None if hosted_cost is None else _cents(hosted_cost * per_month),
     }
+
+
+def _throughput_reference(candidate: SelfHostModel) -> str:
+    """The cited benchmark for a built-in model left as built in; otherwise the user's own figure."""
+    builtin = OPEN_MODELS.get(candidate.name)
+    if builtin and (builtin.gpus, builtin.output_tokens_per_second) == (
+        candidate.gpus, candidate.output_tokens_per_second
+    ):
+        return builtin.reference
+    return "tokenomics.yaml tco.models (your measurement)"
 
 
 def _verdict(row: dict, window_days: int) -> str:
@@ -360,8 +378,10 @@ def _verdict(row: dict, window_days: int) -> str:
     if not row["monthly_tokens"]:
         return f"no {klass}-class API usage in the last {window_days} days for {name} to take over"
     api, self_host, break_even = row["api_monthly_usd"], row["monthly_self_host_usd"], row["break_even_monthly_tokens"]
-    head = (f"self-hosting {name} at {_number(row['utilization_pct'])}% utilisation would cost "
-            f"{_usd(self_host)}/month vs {_usd(api)} on APIs ({row['replaces']})")
+    replaced = row["replaces"].split(", ")
+    models = ", ".join(replaced[:3]) + (f" and {len(replaced) - 3} more" if len(replaced) > 3 else "")
+    head = (f"self-hosting {name} sized for {_number(row['utilization_pct'])}% utilisation would cost "
+            f"{_usd(self_host)}/month vs {_usd(api)} on APIs ({models})")
     now = f"{_mtok(Decimal(row['monthly_tokens']) / MONTH_DAYS)} tokens/day now"
     if break_even is None:
         use = row["break_even_utilization_pct"]
@@ -371,11 +391,13 @@ def _verdict(row: dict, window_days: int) -> str:
                 f"{_usd(row['api_usd_per_mtok'], 3)}/M on APIs{needs})")
     from_day = _mtok(Decimal(break_even) / MONTH_DAYS)
     if self_host < api:
-        return f"{head}: saves {_usd(api - self_host)}/month ({now}, break-even {from_day}/day), if its quality is enough"
+        return (f"{head}: saves {_usd(api - self_host)}/month ({now}, break-even {from_day}/day), "
+                "if its quality is enough")
     if row["monthly_tokens"] < break_even:
         return f"{head}: not worth it below {from_day} tokens/day ({now})"
-    return (f"{head}: not worth it at this utilisation: the peak day ({_mtok(Decimal(row['peak_daily_tokens']))} "
-            f"tokens) needs {row['gpus_needed']} GPUs, busy {row['average_utilization_pct']:.0f}% of the time on average")
+    peak = _mtok(Decimal(row["peak_daily_tokens"]))
+    return (f"{head}: not worth it at this utilisation: the peak day ({peak} tokens) needs {row['gpus_needed']} "
+            f"GPUs, busy {row['average_utilization_pct']:.0f}% of the time on average")
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,6 +424,9 @@ def _usd(value: Decimal, places: int = 0) -> str:
 
 
 def _mtok(tokens: Decimal) -> str:
-    """Tokens in millions: 181.6M, 0.042M."""
+    """Tokens in millions: 181.6M, 128M, 3.2M, 0.0421M."""
     millions = tokens / PER_MILLION
-    return f"{millions:,.1f}M" if millions >= 10 else f"{millions:,.3g}M" if millions >= Decimal("0.001") else "<0.001M"
+    if millions < Decimal("0.001"):
+        return "<0.001M"
+    text = f"{millions:,.1f}".removesuffix(".0") if millions >= 10 else f"{millions:,.3g}"
+    return f"{text}M"
