@@ -18,6 +18,8 @@ from tokenomics.focus_export import write_focus
 from tokenomics.lake import replace_partition
 from tokenomics.pricing import unit_prices
 from tokenomics.reconcile import build_reconciliation_day
+from tokenomics.savings import savings_opportunities as find_savings
+from tokenomics.tco import self_host_tco as compute_self_host_tco
 from tokenomics.windows import read_mart_window
 
 
@@ -152,3 +154,55 @@ def budget_status_on(home, config, day: date) -> pl.DataFrame:
         return pl.DataFrame(schema=STATUS_SCHEMA)
     spend = spend.group_by("day", "team", "feature").agg(pl.col("total_cost_usd").sum().alias("cost_usd"))
     return compute_budget_status(spend, config.budgets, day)
+
+
+SAVINGS_WINDOW_DAYS = 30
+
+
+@daily_asset(
+    deps=[usage_daily],
+    group_name="finance",
+    kinds={"polars"},
+    description=(
+        "What would change save? Per team, feature and model over the trailing 30 days: a smaller model "
+        "of the same family, prompt caching, the batch API; current and estimated monthly cost, savings, "
+        "the assumption in one line and a confidence. Priced with the same catalog and overrides."
+    ),
+)
+def savings_opportunities(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home, config = tokenomics.home, tokenomics.config()
+    rows, top = 0, pl.DataFrame()
+    for day in _days(context):
+        usage = read_mart_window(home, "usage_daily", day, day, lookback_days=SAVINGS_WINDOW_DAYS - 1)
+        found = find_savings(usage, as_of=day, window_days=SAVINGS_WINDOW_DAYS, prices=config.prices) if usage.height else pl.DataFrame()
+        replace_partition(home.mart_day("savings_opportunities", day), found)
+        rows, top = rows + found.height, found
+    preview = top.head(10).select("team", "feature", "model", "opportunity", "monthly_savings_usd", "assumption") if top.height else top
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "top_opportunities": markdown_table(preview)})
+
+
+@daily_asset(
+    deps=[usage_daily],
+    group_name="finance",
+    kinds={"polars"},
+    description=(
+        "Would self-hosting on our own GPUs be cheaper? Per candidate open model and utilisation: the API "
+        "traffic it could take over, API cost today, GPUs needed for the peak day, monthly self-host cost "
+        "(amortisation, power, opex), break-even volume and a one-line verdict. Assumptions: tco section "
+        "of tokenomics.yaml."
+    ),
+)
+def self_host_tco(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+    home, config = tokenomics.home, tokenomics.config()
+    rows, verdicts = 0, []
+    for day in _days(context):
+        usage = read_mart_window(home, "usage_daily", day, day, lookback_days=SAVINGS_WINDOW_DAYS - 1)
+        found = (
+            compute_self_host_tco(usage, config.tco, as_of=day, window_days=SAVINGS_WINDOW_DAYS, prices=config.prices)
+            if usage.height
+            else pl.DataFrame()
+        )
+        replace_partition(home.mart_day("self_host_tco", day), found)
+        rows += found.height
+        verdicts = found["verdict"].to_list() if found.height else []
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "verdicts": dg.MetadataValue.json(verdicts)})

@@ -55,6 +55,8 @@ MARTS = [
     "allocation_daily",
     "chargeback_monthly",
     "budget_status",
+    "savings_opportunities",
+    "self_host_tco",
     "data_quality",
     "anomalies",
     "incidents",

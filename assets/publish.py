@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets.finance import budget_status, chargeback_monthly, reconciliation_daily
+from assets.finance import budget_status, chargeback_monthly, reconciliation_daily, savings_opportunities, self_host_tco
 from assets.insights import alerts, anomalies
 from assets.marts import MARTS, billing_daily, usage_daily
 from assets.partitions import daily_asset
@@ -12,7 +12,17 @@ from tokenomics.warehouse import publish
 
 
 @daily_asset(
-    deps=[usage_daily, billing_daily, reconciliation_daily, chargeback_monthly, budget_status, anomalies, alerts],
+    deps=[
+        usage_daily,
+        billing_daily,
+        reconciliation_daily,
+        chargeback_monthly,
+        budget_status,
+        savings_opportunities,
+        self_host_tco,
+        anomalies,
+        alerts,
+    ],
     group_name="publish",
     kinds={"duckdb"},
     description=(
