@@ -69,8 +69,11 @@ def _friendly(fn):
         from tokenomics.sources.normalize import ReaderError
 
         from tokenomics.anomalies.cli_detect import DetectInputError
+        from tokenomics.privacy import MissingKeyError
 
-        known: tuple[type[Exception], ...] = (ReaderError, UnknownSourceError, FileNotFoundError, DetectInputError)
+        known: tuple[type[Exception], ...] = (
+            ReaderError, UnknownSourceError, FileNotFoundError, DetectInputError, MissingKeyError,
+        )
         try:
             from tokenomics.config import ConfigError
 
@@ -181,10 +184,12 @@ def ingest(files, source, out):
         raise UserError(f"no such file: {', '.join(missing)}")
     errors: list[str] = []
     report = ingest_files(list(files), source, out, errors=errors)
-    table = Table("file", "source", "read", "kept", "quarantined", "deduplicated", "skipped", box=None)
     for c in report.files:
-        table.add_row(Path(c.file).name, c.source, *(f"{getattr(c, k):,}" for k in ("read", "kept", "quarantined", "deduplicated", "skipped")))
-    console.print(table)
+        console.print(
+            f"{Path(c.file).name} ({c.source}): read {c.read:,}, kept {c.kept:,}, quarantined {c.quarantined:,}, "
+            f"deduplicated {c.deduplicated:,}, skipped {c.skipped:,}",
+            soft_wrap=True,
+        )
     for line in errors:
         err.print(f"[bold red]error:[/] {line}")
     written = ", ".join(f"{t}.parquet ({n:,})" for t, n in report.rows.items())
