@@ -8,8 +8,10 @@ not block. Every outcome is also written to the `data_quality` table (one row pe
 from datetime import date
 
 import dagster as dg
+import polars as pl
 
 from assets.lake import billing_lines, provider_usage, usage_events
+from assets.finance import reconciliation_daily
 from assets.marts import billing_daily, usage_daily
 from assets.resources import TokenomicsHome
 from tokenomics.lake import read_partition
@@ -19,8 +21,11 @@ from tokenomics.quality.ledger import previous_day_rows, write_day_outcomes
 SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
 
 
-def _expectation_checks(table: str, asset, partition_of):
-    """One multi-asset check per table; one Dagster check spec per expectation."""
+def _expectation_checks(table: str, asset, partition_of, prepare=None):
+    """One multi-asset check per table; one Dagster check spec per expectation.
+
+    `prepare` turns the partition's rows into the frame the suite checks (e.g. a per-provider rollup).
+    """
     expectations = expectations_for(table)
     specs = [
         dg.AssetCheckSpec(e.name, asset=asset, blocking=e.blocking, description=f"[{e.severity}] {e.description}")
@@ -35,6 +40,8 @@ def _expectation_checks(table: str, asset, partition_of):
             day = date.fromisoformat(key)
             folder = partition_of(home, day)
             frame = read_partition(folder)
+            if prepare is not None:
+                frame = prepare(frame)
             outcomes = validate(
                 table, frame, context={"previous_day_rows": previous_day_rows(folder, day)}, expectations=expectations
             )
@@ -79,4 +86,22 @@ usage_daily_expectations = _expectation_checks(
 )
 billing_daily_expectations = _expectation_checks(
     "billing_daily", billing_daily, lambda home, day: home.mart_day("billing_daily", day)
+)
+
+def _gateway_vs_billing(recon):
+    """Per provider and day: gateway estimate beside the bill (reconciliation rows rolled up)."""
+    if recon.height == 0:
+        return recon
+    return (
+        recon.group_by("day", "provider")
+        .agg(pl.col("gateway_cost_usd").sum(), pl.col("billed_cost_usd").sum())
+        .sort("day", "provider")
+    )
+
+
+gateway_vs_billing_expectations = _expectation_checks(
+    "gateway_vs_billing",
+    reconciliation_daily,
+    lambda home, day: home.mart_day("reconciliation_daily", day),
+    prepare=_gateway_vs_billing,
 )

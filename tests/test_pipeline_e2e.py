@@ -113,7 +113,7 @@ def test_clean_generated_data_passes_every_expectation(company):
     results = _warehouse(company, "SELECT day, \"table\", \"check\", passed, message FROM data_quality")
     assert results.height > 0
     tables = set(results["table"].unique())
-    assert {"usage_events", "billing_lines", "provider_usage", "usage_daily", "billing_daily"} <= tables
+    assert {"usage_events", "billing_lines", "provider_usage", "usage_daily", "billing_daily", "gateway_vs_billing"} <= tables
     failed = results.filter(~pl.col("passed"))
     assert failed.height == 0, failed["message"].to_list()[:5]
 
