@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from datetime import date
 
 import dagster as dg
@@ -64,3 +65,29 @@ def test_same_file_delivered_twice_changes_nothing(one_day):
         assert before[table].equals(after[table]), table
     mat = result.asset_materializations_for_node("usage_events")[0]
     assert mat.metadata["deduplicated_rows"].value > 0
+
+
+def test_rerunning_a_past_day_with_a_new_override_reprices_it(one_day):
+    _run(one_day)
+    before = pl.read_parquet(one_day.table_day("usage_events", DAY) / "*.parquet").filter(pl.col("model") == "gpt-4o-mini")
+    assert before.height > 0 and set(before["cost_source"]) == {"catalog"}
+    config = one_day.config_file.read_text()
+    one_day.config_file.write_text(
+        config
+        + "prices:\n  overrides:\n    - name: negotiated-mini\n      provider: openai\n      model: gpt-4o-mini\n"
+        + f"      effective_from: {DAY}\n      input_per_mtok: '0.10'\n      output_per_mtok: '0.40'\n"
+        + "      cache_read_per_mtok: '0.05'\n"
+    )
+    _run(one_day)
+    after = pl.read_parquet(one_day.table_day("usage_events", DAY) / "*.parquet").filter(pl.col("model") == "gpt-4o-mini")
+    assert set(after["cost_source"]) == {"override"}
+    assert after["price_ref"].str.contains("negotiated-mini").all()
+    for row in after.iter_rows(named=True):
+        uncached = row["input_tokens"] - row["cache_read_tokens"] - row["cache_write_tokens"]
+        want = (
+            uncached * Decimal("0.10") + row["cache_read_tokens"] * Decimal("0.05")
+            + row["cache_write_tokens"] * Decimal("0.10") + row["output_tokens"] * Decimal("0.40")
+        ) / Decimal(1_000_000)
+        if row["is_batch"]:
+            want /= 2
+        assert abs(row["cost_usd"] - want) < Decimal("1e-9"), row
