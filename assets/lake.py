@@ -99,6 +99,12 @@ def usage_events(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) 
             "tokens": int(totals["tokens"].sum()),
             "cost_usd": round(float(totals["cost_usd"].sum()), 6),
             "unattributed_rows": int(totals["unattributed_rows"].sum()),
+            "unattributed_cost_share": round(
+                float((totals["unattributed_cost_share"] * totals["cost_usd"]).sum() / totals["cost_usd"].sum())
+                if totals["cost_usd"].sum()
+                else 0.0,
+                4,
+            ),
             "unpriced_rows": int(totals["unpriced_rows"].sum()),
             "per_day": markdown_table(totals, limit=400),
             "preview": markdown_table(
