@@ -2,6 +2,7 @@
 
 Each stage runs in its own Python process so its peak RSS is its own. The baseline is DuckDB alone
 parsing the same raw gateway files and writing Parquet: the floor for this job on this machine.
+`--scaling` runs the streaming stages on days of N/4, N/2 and N events: their peak RSS must stay flat.
 """
 
 from __future__ import annotations
@@ -22,10 +23,22 @@ sys.path.insert(0, str(ROOT))
 
 DAY = date(2026, 6, 3)
 STAGES = ["generate", "baseline_duckdb", "read_normalize", "ingest", "validate", "usage_daily", "publish"]
+STREAMING_STAGES = ["read_normalize", "ingest"]
+FLAT = 1.15
+"""Largest accepted peak-RSS ratio between the N-event and the N/4-event day of a streaming stage."""
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own high-water RSS (VmHWM), read inside the stage's process."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return peak / (1 << 20 if sys.platform == "darwin" else 1 << 10)
 
 
 def _gateway_files(home):
@@ -120,10 +133,61 @@ def run_stage(name: str, home_dir: str, events: int) -> None:
     print(json.dumps({"stage": name, "rows": rows, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}))
 
 
+def _run_stages(console, names: list[str], work: Path, events: int) -> dict[str, dict]:
+    """Run each stage in its own process on `work`; the JSON line each prints, by stage name."""
+    results = {}
+    for name in names:
+        with console.status(f"{name} ({events:,} events) ..."):
+            proc = subprocess.run(
+                [sys.executable, __file__, "--stage", name, "--home", str(work), "--events", str(events)],
+                capture_output=True,
+                text=True,
+            )
+        if proc.returncode != 0:
+            console.print(f"[red]{name} failed[/]\n{proc.stderr[-2000:]}")
+            continue
+        results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        if proc.stderr.strip():
+            console.print(proc.stderr.strip()[-500:])
+    return results
+
+
+def scaling(console, events: int, home: str | None) -> bool:
+    """Streaming stages on days of N/4, N/2 and N events: peak RSS per size; True when it stays flat."""
+    import shutil
+
+    from rich.table import Table
+
+    sizes = [events // 4, events // 2, events]
+    runs: dict[int, dict[str, dict]] = {}
+    for size in sizes:
+        work = Path(home) / f"events-{size}" if home else Path(tempfile.mkdtemp(prefix="tokenomics-bench-"))
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            runs[size] = _run_stages(console, ["generate", *STREAMING_STAGES], work, size)
+        finally:
+            if not home:
+                shutil.rmtree(work, ignore_errors=True)
+    table = Table("stage", *(f"{s:,} events" for s in sizes), f"N / N/4 (max {FLAT})",
+                  title="peak RSS and rows/s as the day grows")
+    flat = True
+    for name in STREAMING_STAGES:
+        got = [runs[s].get(name) for s in sizes]
+        cells = [f"{r['peak_rss_mb']:,.0f} MiB {r['rows'] / r['seconds']:,.0f}/s" if r else "failed" for r in got]
+        ratio = got[-1]["peak_rss_mb"] / got[0]["peak_rss_mb"] if got[0] and got[-1] else float("inf")
+        flat = flat and ratio <= FLAT
+        table.add_row(name, *cells, f"[{'green' if ratio <= FLAT else 'red'}]{ratio:.2f}[/]")
+    console.print(table)
+    console.print("memory stays flat as the day grows" if flat else "[red]peak memory grows with the day[/]")
+    return flat
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000, help="gateway events in the generated day")
     parser.add_argument("--home", default=None, help="work directory (default: a temp dir, removed after)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="peak RSS of the streaming stages at N/4, N/2 and N events (exit 1 if it grows)")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage:
@@ -134,21 +198,10 @@ def main() -> None:
     from rich.table import Table
 
     console = Console()
+    if args.scaling:
+        sys.exit(0 if scaling(console, args.events, args.home) else 1)
     work = Path(args.home or tempfile.mkdtemp(prefix="tokenomics-bench-"))
-    results = {}
-    for name in STAGES:
-        with console.status(f"{name} ({args.events:,} events) ..."):
-            proc = subprocess.run(
-                [sys.executable, __file__, "--stage", name, "--home", str(work), "--events", str(args.events)],
-                capture_output=True,
-                text=True,
-            )
-        if proc.returncode != 0:
-            console.print(f"[red]{name} failed[/]\n{proc.stderr[-2000:]}")
-            continue
-        results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
-        if proc.stderr.strip():
-            console.print(proc.stderr.strip()[-500:])
+    results = _run_stages(console, STAGES, work, args.events)
     table = Table("stage", "rows", "seconds", "rows/s", "peak RSS (MiB)", title=f"tokenomics bench: {args.events:,} events, 1 day")
     for r in results.values():
         rate = r["rows"] / r["seconds"] if r["seconds"] else 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -13,9 +14,9 @@ from tokenomics.sources.normalize import ReaderError
 NULL_LITERALS = ["", "NULL", "null", "None", "NaN", "N/A"]
 
 CHUNK_BYTES = 16 << 20
-"""Upper bound on the bytes of CSV parsed at once, whatever chunk_rows says: Polars' CSV scan holds
-the whole file, and LiteLLM's export carries request and response bodies, so peak memory grew with
-the day (~880 MiB RSS for a 430 MB file). Blocks of 16 MiB parse as fast and peak at ~200 MiB."""
+"""Upper bound on the bytes of CSV parsed at once, whatever chunk_rows says. Polars' CSV scan held the
+whole file, and LiteLLM's export carries request and response bodies (200k rows ~250 MB), so peak
+memory grew with the day: ~880 MiB RSS to read a 430 MB export. In 16 MiB blocks: ~250 MiB, flat."""
 
 
 def _header(path: Path, source: str) -> list[str]:
@@ -50,15 +51,11 @@ def iter_csv_chunks(
     columns = csv_columns(path, source)
     if not columns:
         return
-    line, header = 2, None
+    line = 2
     with open(path, "rb") as fh:
+        header = _header_record(fh)
         for block in _record_blocks(fh, chunk_bytes):
-            if header is None:
-                end = _first_record_end(block) or len(block)
-                header, block = block[:end], block[end:]
-            if not block:
-                continue
-            frame = _parse_block(header + block, columns, path, source, line)
+            frame = _parse_block(b"".join([header, *block]), columns, path, source, line)
             for start in range(0, frame.height, chunk_rows):
                 batch = frame.slice(start, chunk_rows).with_row_index("_line", offset=line)
                 line += batch.height
@@ -69,7 +66,7 @@ def _parse_block(data: bytes, columns: list[str], path: Path, source: str, line:
     """One block (header + whole records) as all-String columns; `line` is its first record's line."""
     try:
         return pl.read_csv(
-            data,
+            io.BytesIO(data),
             has_header=True,
             infer_schema=False,
             null_values=NULL_LITERALS,
@@ -82,44 +79,38 @@ def _parse_block(data: bytes, columns: list[str], path: Path, source: str, line:
         raise ReaderError(source, path, f"cannot parse CSV: {detail}", line=line) from exc
 
 
-def _record_blocks(fh: BinaryIO, size: int) -> Iterator[bytes]:
-    """The file in blocks of about `size` bytes that each end where a record ends.
+def _header_record(fh: BinaryIO) -> bytes:
+    """The header record's bytes (a quoted name may span lines), leaving `fh` at the first record."""
+    header = fh.readline()
+    while header.count(b'"') % 2 and (more := fh.readline()):
+        header += more
+    return header if header.endswith(b"\n") else header + b"\n"
 
-    A newline ends a record only outside quotes, i.e. after an even number of `"` (an escaped quote
-    is doubled, so it keeps the count even): a quoted field spanning lines is never cut in two.
-    """
+
+def _record_blocks(fh: BinaryIO, size: int) -> Iterator[list[bytes | memoryview]]:
+    """The rest of the file in blocks of about `size` bytes that end where a record ends (as pieces
+    to join: a block is copied once). A newline ends a record only outside quotes, i.e. after an
+    even number of `"` (an escaped quote is doubled): a quoted field spanning lines is never cut."""
     rest = b""
     while data := fh.read(size):
-        buffer = rest + data
-        end = _last_record_end(buffer)
+        end = _last_record_end(data, rest.count(b'"'))
         if end is None:  # one record longer than a block: read on
-            rest = buffer
+            rest += data
             continue
-        rest = buffer[end:]
-        yield buffer[:end]
+        yield [rest, memoryview(data)[:end]]
+        rest = data[end:]
     if rest:
-        yield rest
+        yield [rest]
 
 
-def _last_record_end(buffer: bytes) -> int | None:
-    """Offset just after the last newline outside quotes (buffer starts at a record start), else None."""
-    quotes, end = buffer.count(b'"'), len(buffer)
-    while (newline := buffer.rfind(b"\n", 0, end)) >= 0:
-        quotes -= buffer.count(b'"', newline, end)
+def _last_record_end(data: bytes, quotes_before: int) -> int | None:
+    """Offset just after the last newline of `data` outside quotes, else None."""
+    quotes, end = quotes_before + data.count(b'"'), len(data)
+    while (newline := data.rfind(b"\n", 0, end)) >= 0:
+        quotes -= data.count(b'"', newline, end)
         if quotes % 2 == 0:
             return newline + 1
         end = newline
-    return None
-
-
-def _first_record_end(buffer: bytes) -> int | None:
-    """Offset just after the first newline outside quotes, else None."""
-    quotes, start = 0, 0
-    while (newline := buffer.find(b"\n", start)) >= 0:
-        quotes += buffer.count(b'"', start, newline)
-        if quotes % 2 == 0:
-            return newline + 1
-        start = newline + 1
     return None
 
 
