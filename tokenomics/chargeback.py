@@ -23,7 +23,7 @@ import polars as pl
 from tokenomics.home import Home
 from tokenomics.lake import replace_partition
 from tokenomics.schema import TOKEN_COLUMNS
-from tokenomics.sql_frames import sql_frame
+from tokenomics.marts import sql_frame
 
 MART = "chargeback_monthly"
 CENTS = pl.Decimal(38, 2)

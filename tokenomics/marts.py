@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from tokenomics.home import Home
 from tokenomics.lake import swap_in
@@ -20,11 +21,16 @@ def sql_text(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text()
 
 
-def query(name: str, params: dict, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyRelation:
-    """Execute sql/<name>.sql with DuckDB named parameters; returns the open result."""
-    own = con is None
-    con = con or duckdb.connect()
-    return con.execute(sql_text(name).rstrip().rstrip(";"), params)
+def sql_frame(name: str, params: dict) -> pl.DataFrame:
+    """sql/<name>.sql with DuckDB named parameters, on a private connection, as a Polars frame.
+
+    Goes through Arrow so exact DECIMAL columns stay Polars Decimal (never float).
+    """
+    con = duckdb.connect()
+    try:
+        return pl.from_arrow(con.sql(sql_text(name).rstrip().rstrip(";"), params=params).to_arrow_table())
+    finally:
+        con.close()
 
 
 def build_mart_day(home: Home, name: str, day: date | str, params: dict) -> int:

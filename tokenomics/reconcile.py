@@ -33,7 +33,7 @@ import polars as pl
 
 from tokenomics.home import Home
 from tokenomics.lake import replace_partition
-from tokenomics.sql_frames import sql_frame
+from tokenomics.marts import sql_frame
 from tokenomics.schema import MONEY, TABLES
 
 MART = "reconciliation_daily"
