@@ -1,0 +1,149 @@
+"""Langfuse observations export (public API `/api/public/observations` objects as JSON lines or a JSON document).
+
+Traps handled here (reference/formats.md sections 9.5 and 11):
+- Only GENERATION observations are LLM calls: SPAN, EVENT and the v3 agent/tool/... types are skipped and
+  counted. An observation without `type` (legacy generations-only exports) is read as a generation.
+- Token keys: `usageDetails` (since Dec 2024; arbitrary keys) else the deprecated `usage{input,output,total}`.
+  Langfuse prices every usage key separately and, when no `total` is sent, sums all keys into one: its
+  own integrations therefore send *disjoint* keys (`input` = uncached input, cache reads under
+  `input_cached_tokens`/`cache_read_input_tokens`/`input_cache_read`, writes under
+  `cache_creation_input_tokens`/`input_cache_creation`, reasoning under `output_reasoning_tokens`/
+  `reasoning_tokens`). We store OTel-inclusive columns, see `_inclusive`: when `total` equals
+  input + output the integration already sent inclusive counts (OTel style) and they are kept;
+  otherwise the keys are read as disjoint and cache/reasoning are added into input/output.
+  Two cache-read keys are the same tokens: the larger is taken, never the sum.
+- Cost: `costDetails.total`, else `calculatedTotalCost`, else `totalCost`, in USD, as reported cost.
+- `level` ERROR -> status error; `latency` is in **seconds**; `startTime` ISO 8601 (naive means UTC).
+- `metadata` (object or JSON text) -> labels (string values under harmless keys); `userId` -> user_hash.
+- Bodies (`input`, `output`, `statusMessage`) are never read. Snake_case blob exports
+  (`trace_id`, `start_time`, `usage_details`, `cost_details`, `total_cost`) are accepted too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from tokenomics.privacy import pseudonymize
+from tokenomics.sources.gateway_usage import bare_model, stage_usage, seconds_to_ms, text_chunks, vendor_provider
+from tokenomics.sources.jsonio import blank_to_null
+from tokenomics.sources.labels import json_object_labels
+from tokenomics.sources.normalize import Staged
+
+SOURCE = "langfuse"
+TABLES = ("usage_events",)
+
+S = pl.String
+USAGE_KEYS = (
+    "input", "output", "total", "input_cached_tokens", "cache_read_input_tokens", "input_cache_read",
+    "cache_creation_input_tokens", "input_cache_creation", "output_reasoning_tokens", "reasoning_tokens",
+)
+USAGE = pl.Struct({key: S for key in USAGE_KEYS})
+COST = pl.Struct({"total": S})
+OBSERVATION_FIELDS: dict[str, pl.DataType] = {
+    **{name: S for name in (
+        "id", "traceId", "trace_id", "type", "startTime", "start_time", "model", "level", "latency",
+        "calculatedTotalCost", "totalCost", "total_cost", "metadata", "userId", "user_id", "environment",
+    )},
+    "usageDetails": USAGE,
+    "usage_details": USAGE,
+    "usage": USAGE,
+    "costDetails": COST,
+    "cost_details": COST,
+}
+"""Fields read from an observation; bodies (`input`, `output`) are never parsed."""
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    """JSON observations name traceId and startTime (snake_case exports: trace_id, start_time, usage_details)."""
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
+        return False
+    camel = b'"traceId"' in head and b'"startTime"' in head
+    snake = b'"trace_id"' in head and b'"start_time"' in head and b'"usage_details"' in head
+    return camel or snake
+
+
+def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
+    """Staged usage_events chunks from one observations export."""
+    for frame in text_chunks(Path(path), source=SOURCE, schema=OBSERVATION_FIELDS, chunk_rows=chunk_rows):
+        yield stage_observations(frame)
+
+
+def stage_observations(frame: pl.DataFrame) -> Staged:
+    """GENERATION observations (text fields of `OBSERVATION_FIELDS`) to staged usage_events."""
+    kind = blank_to_null(pl.col("type")).str.to_uppercase()
+    other = pl.col("_reject").is_null() & kind.is_not_null() & (kind != "GENERATION")
+    skipped = frame.select(other.sum()).item()
+    frame = frame.filter(~other)
+    frame = frame.with_columns(json_object_labels(frame["metadata"]).alias("_labels"))
+
+    usage = pl.coalesce(pl.col("usageDetails"), pl.col("usage_details"), pl.col("usage"))
+    key = usage.struct.field
+    counts = {
+        "u_input": key("input"),
+        "u_output": key("output"),
+        "u_total": key("total"),
+        "read_cached": key("input_cached_tokens"),
+        "read_anthropic": key("cache_read_input_tokens"),
+        "read_input": key("input_cache_read"),
+        "write_anthropic": key("cache_creation_input_tokens"),
+        "write_input": key("input_cache_creation"),
+        "reasoning_output": key("output_reasoning_tokens"),
+        "reasoning_plain": key("reasoning_tokens"),
+    }
+    read = pl.max_horizontal("read_cached", "read_anthropic", "read_input").fill_null(0)
+    write = pl.max_horizontal("write_anthropic", "write_input").fill_null(0)
+    reasoning = pl.max_horizontal("reasoning_output", "reasoning_plain").fill_null(0)
+    input_tokens, output_tokens = _inclusive(pl.col("u_input").fill_null(0), pl.col("u_output").fill_null(0),
+                                             pl.col("u_total"), read + write, reasoning)
+    level = blank_to_null(pl.col("level")).str.to_uppercase()
+    return stage_usage(
+        frame,
+        counts=counts,
+        timestamp=pl.coalesce(blank_to_null(pl.col("startTime")), blank_to_null(pl.col("start_time"))),
+        skipped=skipped,
+        columns={
+            "event_id": blank_to_null(pl.col("id")),
+            "provider": vendor_provider(pl.col("model")),
+            "model": bare_model(pl.col("model")),
+            "user_hash": pseudonymize(pl.coalesce(blank_to_null(pl.col("userId")), blank_to_null(pl.col("user_id")))),
+            "input_tokens": input_tokens,
+            "cache_read_tokens": read,
+            "cache_write_tokens": write,
+            "output_tokens": output_tokens,
+            "reasoning_tokens": reasoning,
+            "requests": pl.lit(1, pl.Int64),
+            "status": pl.when(level == "ERROR").then(pl.lit("error")).otherwise(pl.lit("ok")),
+            "latency_ms": seconds_to_ms(pl.col("latency")),
+            "reported_cost_usd": pl.coalesce(
+                blank_to_null(pl.col("costDetails").struct.field("total")),
+                blank_to_null(pl.col("cost_details").struct.field("total")),
+                blank_to_null(pl.col("calculatedTotalCost")),
+                blank_to_null(pl.col("totalCost")),
+                blank_to_null(pl.col("total_cost")),
+            ),
+            "labels": pl.col("_labels"),
+        },
+    )
+
+
+def _inclusive(
+    input_: pl.Expr, output: pl.Expr, total: pl.Expr, cache: pl.Expr, reasoning: pl.Expr
+) -> tuple[pl.Expr, pl.Expr]:
+    """(input incl. cache, output incl. reasoning) under whichever convention `total` confirms.
+
+    total == input + output: inclusive already (OTel style, e.g. an OTel span ingested by Langfuse).
+    total == input + output + reasoning: input inclusive, reasoning sent outside output; and the
+    mirror case for cache. Otherwise, including no total at all, Langfuse's own disjoint convention.
+    An inclusive row sent without `total` cannot be told apart and is over-counted by its cache
+    tokens; a disjoint reading where input < cache would have been impossible inclusive, so the
+    ambiguity only exists for integrations that break Langfuse's convention.
+    """
+    input_in = (total == input_ + output) | (total == input_ + output + reasoning)
+    output_in = (total == input_ + output) | (total == input_ + cache + output)
+    return (
+        pl.when(input_in.fill_null(False)).then(input_).otherwise(input_ + cache),
+        pl.when(output_in.fill_null(False)).then(output).otherwise(output + reasoning),
+    )
