@@ -1,4 +1,4 @@
-"""Steps shared by the request-log exports of Helicone, Portkey and Cloudflare AI Gateway.
+"""Steps shared by the gateway request-log readers (Helicone, Portkey, Cloudflare AI Gateway, Langfuse, OpenRouter).
 
 Each of these readers reads its rows as text (JSON lines, a JSON array, an API answer whose records sit
 under an envelope key such as `data` or `result`, or a CSV export), maps them to usage_events, and
@@ -67,7 +67,7 @@ def iter_text_rows(
             yield _unwrap(frame, list(fields), envelope) if envelope else frame
         return
     for frame in iter_csv_chunks(path, source=source, chunk_rows=chunk_rows):
-        missing = [pl.lit(None, S).alias(c) for c in fields if c not in frame.columns]
+        missing = [pl.lit(None, dtype).alias(c) for c, dtype in fields.items() if c not in frame.columns]
         yield frame.with_columns(*missing, pl.lit(None, S).alias("_reject")).select(*fields, "_line", "_reject")
 
 

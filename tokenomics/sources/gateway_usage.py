@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.providers import normalize_provider
-from tokenomics.sources.csvio import iter_csv_chunks
-from tokenomics.sources.jsonio import blank_to_null, iter_json_records, with_counts
+from tokenomics.sources.gateway_exports import iter_text_rows
+from tokenomics.sources.jsonio import blank_to_null, with_counts
 from tokenomics.sources.litellm import parse_timestamp
 from tokenomics.sources.normalize import Staged
 
@@ -40,21 +40,9 @@ MODEL_FAMILIES: list[tuple[str, str]] = [
 """Bare model names whose family names the provider (Langfuse generations carry no provider field)."""
 
 
-def starts_with_brace(path: Path) -> bool:
-    """True when the file's first non-blank byte opens JSON (object or array); an empty file counts as JSON."""
-    with open(path, "rb") as fh:
-        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head[:1] in (b"{", b"[") or not head
-
-
 def text_chunks(path: Path, *, source: str, schema: dict[str, pl.DataType], chunk_rows: int) -> Iterator[pl.DataFrame]:
     """Text rows of a JSON-lines/JSON document or a CSV export, with every `schema` column, `_line`, `_reject`."""
-    if starts_with_brace(path):
-        yield from iter_json_records(path, source=source, schema=schema, chunk_rows=chunk_rows)
-        return
-    for frame in iter_csv_chunks(path, source=source, chunk_rows=chunk_rows):
-        missing = [pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in frame.columns]
-        yield frame.with_columns(*missing, pl.lit(None, pl.String).alias("_reject"))
+    yield from iter_text_rows(path, source=source, fields=schema, envelope=None, chunk_rows=chunk_rows)
 
 
 def vendor_provider(model: pl.Expr) -> pl.Expr:
