@@ -22,24 +22,6 @@ from tokenomics.sources.normalize import Staged
 
 S = pl.String
 
-GATEWAY_PROVIDER_SPELLINGS: dict[str, str] = {
-    "azure-openai": "azure",
-    "azure_openai": "azure",
-    "aws-bedrock": "bedrock",
-    "aws_bedrock": "bedrock",
-    "google-vertex-ai": "vertex_ai",
-    "vertex-ai": "vertex_ai",
-    "vertex": "vertex_ai",
-    "google-ai-studio": "gemini",
-    "google": "gemini",
-    "grok": "xai",
-    "x-ai": "xai",
-    "mistral-ai": "mistral",
-    "together-ai": "together_ai",
-}
-"""Gateway provider names (Cloudflare `aws-bedrock`, Portkey `vertex-ai`, Helicone `AZURE`, ...) spelled
-the way `normalize_provider` knows them; anything else goes through as is (unknown -> 'other')."""
-
 TEAM_KEY = r"(?i)^(team|team[_\-. ]?(id|name|alias))$"
 """Metadata / custom property keys taken as the gateway's team hint."""
 
@@ -97,8 +79,7 @@ def staged_events(staged: pl.DataFrame, unreadable: pl.DataFrame, skipped: int =
 
 def gateway_provider(raw: pl.Expr) -> pl.Expr:
     """Canonical provider from a gateway's provider name (case and dashes as the gateway writes them)."""
-    spelled = blank_to_null(raw).str.to_lowercase()
-    return normalize_provider(spelled.replace(GATEWAY_PROVIDER_SPELLINGS).fill_null(""))
+    return normalize_provider(blank_to_null(raw).fill_null(""))
 
 
 def truthy(text: pl.Expr) -> pl.Expr:

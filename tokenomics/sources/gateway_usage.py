@@ -19,15 +19,6 @@ from tokenomics.sources.jsonio import blank_to_null, with_counts
 from tokenomics.sources.litellm import parse_timestamp
 from tokenomics.sources.normalize import Staged
 
-VENDOR_ALIASES: dict[str, str] = {
-    "google": "google_ai",
-    "mistralai": "mistral",
-    "x-ai": "xai",
-    "amazon": "aws_bedrock",
-    "azure": "azure_openai",
-}
-"""OpenRouter-style vendor prefixes that `normalize_provider` does not know under these spellings."""
-
 MODEL_FAMILIES: list[tuple[str, str]] = [
     (r"^(gpt-|o[1-9](-|$)|chatgpt|text-embedding|davinci|babbage|whisper|dall-e|tts-)", "openai"),
     (r"^claude", "anthropic"),
@@ -48,7 +39,7 @@ def text_chunks(path: Path, *, source: str, schema: dict[str, pl.DataType], chun
 def vendor_provider(model: pl.Expr) -> pl.Expr:
     """Canonical provider from "vendor/model" (the vendor) or, for a bare name, from the model family."""
     name = blank_to_null(model).str.to_lowercase()
-    vendor = name.str.extract(r"^([a-z0-9_.\-]+)/").replace(VENDOR_ALIASES)
+    vendor = name.str.extract(r"^([a-z0-9_.\-]+)/")
     family = pl.lit(None, pl.String)
     for pattern, provider in reversed(MODEL_FAMILIES):
         family = pl.when(name.str.contains(pattern)).then(pl.lit(provider)).otherwise(family)
