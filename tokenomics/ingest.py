@@ -7,6 +7,7 @@ the day is deduplicated by a streaming scan over the parts.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -236,9 +237,17 @@ def ingest_files(
     *,
     on_file: Callable[[FileCounts], None] | None = None,
     enrich: dict[str, Enrich] | None = None,
+    config=None,
     errors: list[str] | None = None,
 ) -> DayIngest:
-    """`tokenomics ingest`: normalize files outside the pipeline into out_dir/<table>.parquet."""
+    """`tokenomics ingest`: normalize files outside the pipeline into out_dir/<table>.parquet.
+
+    The rows are the lake's rows: unless `enrich` is given, they are attributed and priced with the
+    same enrichers and the same configuration the pipeline would use (`config`, else the file
+    `pipeline_config()` finds), so a user can check a file's cost without running Dagster.
+    """
+    if enrich is None:
+        enrich = lake_enrichers(config if config is not None else pipeline_config())
     out_dir.mkdir(parents=True, exist_ok=True)
     report = DayIngest(day=None)
     work = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out_dir))
@@ -266,6 +275,18 @@ def ingest_files(
         return report
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def pipeline_config():
+    """The configuration the pipeline reads: $TOKENOMICS_CONFIG, else the home's tokenomics.yaml."""
+    from tokenomics.config import load_config
+
+    return load_config(os.environ.get("TOKENOMICS_CONFIG") or Home.resolve().config_file)
+
+
+def lake_enrichers(config) -> dict[str, Enrich]:
+    """Per-table steps between a reader and the lake; the one list both the assets and the CLI apply."""
+    return {"usage_events": usage_enricher(config)}
 
 
 def usage_enricher(config) -> Enrich:
