@@ -56,6 +56,12 @@ PROVIDER_ALIASES: dict[str, str] = {
 }
 
 
+BILLING_GATEWAYS = frozenset({"openrouter"})
+"""Gateways that resell: they bill the requests themselves, so the cost they report is the money owed
+and belongs to them (provider = the gateway, the model maker kept in `vendor`). Their rows reconcile
+against the gateway's own bill, never against the model vendor's."""
+
+
 def normalize_provider(raw: pl.Expr) -> pl.Expr:
     """Canonical provider for a raw provider string; unknown names become 'other' (counted by checks)."""
     return (

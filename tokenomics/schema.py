@@ -26,6 +26,7 @@ USAGE_EVENTS: dict[str, pl.DataType] = {
     "day": pl.Date,
     "source": pl.String,
     "provider": pl.String,
+    "vendor": pl.String,  # who made the model ("meta-llama") when a reselling gateway is the provider
     "model": pl.String,
     "model_id": pl.String,
     "team": pl.String,

@@ -15,7 +15,9 @@ Result columns: model_id, cost_usd, cost_source, price_ref.
 - 'catalog' / 'override': priced by us (price_ref names the catalog version and entry, or the override).
 - 'reported': the catalog cannot price the model but the source reported a cost, and
   `prices.reported_cost_fallback` is on. A reported 0 for a request with tokens is not trusted.
-  model_id stays null, so these rows stay visible as "not priced by us".
+  model_id stays null, so these rows stay visible as "not priced by us". Rows of a reselling
+  gateway (providers.BILLING_GATEWAYS, e.g. OpenRouter) that report a cost are 'reported' always,
+  price_ref 'billed:<gateway>': that cost is the bill itself; model_id still names the catalog entry.
 - 'unpriced': nothing could price the row; cost_usd is null, never 0.
 """
 
@@ -28,6 +30,7 @@ import polars as pl
 
 from tokenomics.config import PricesConfig
 from tokenomics.pricing.resolve import unit_prices
+from tokenomics.providers import BILLING_GATEWAYS
 from tokenomics.pricing.units import PER_MILLION, TOKEN_KINDS, TokenPrices, UnitPrices
 from tokenomics.schema import MONEY
 
@@ -144,14 +147,19 @@ def _result_exprs(frame: pl.DataFrame, prices: PricesConfig, n_tiers: int) -> li
         + tokens["cache_write"] * price["cache_write"]
         + tokens["output"] * price["output"]
     ).cast(MONEY)
-    priced = pl.col("_cost_source").is_not_null()
+    has_reported = "reported_cost_usd" in frame.columns
+    reported = pl.col("reported_cost_usd").cast(MONEY) if has_reported else pl.lit(None, MONEY)
+    provider = pl.col("provider") if "provider" in frame.columns else pl.lit(None, pl.String)
+    # A reselling gateway's reported cost is its bill: it wins over any estimate of ours.
+    billed = provider.is_in(sorted(BILLING_GATEWAYS)).fill_null(False) & reported.is_not_null()
+    priced = pl.col("_cost_source").is_not_null() & ~billed
 
-    if prices.reported_cost_fallback and "reported_cost_usd" in frame.columns:
-        reported = pl.col("reported_cost_usd").cast(MONEY)
+    if prices.reported_cost_fallback and has_reported:
         any_tokens = (tokens["input"] + tokens["output"]) > 0
         use_reported = ~priced & reported.is_not_null() & ((reported > 0) | ~any_tokens)
     else:
-        reported, use_reported = pl.lit(None, MONEY), pl.lit(False)
+        use_reported = pl.lit(False)
+    use_reported = use_reported | billed
     source = pl.col("source") if "source" in frame.columns else pl.lit("source")
     return [
         pl.col("_model_id").alias("model_id"),
@@ -164,6 +172,8 @@ def _result_exprs(frame: pl.DataFrame, prices: PricesConfig, n_tiers: int) -> li
         .alias("cost_source"),
         pl.when(priced)
         .then(pl.col("_price_ref"))
+        .when(billed)
+        .then(pl.concat_str(pl.lit("billed:"), provider))
         .when(use_reported)
         .then(pl.concat_str(pl.lit("reported:"), source.fill_null("unknown")))
         .alias("price_ref"),

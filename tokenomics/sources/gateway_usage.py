@@ -46,6 +46,15 @@ def vendor_provider(model: pl.Expr) -> pl.Expr:
     return normalize_provider(pl.coalesce(vendor, family).fill_null(""))
 
 
+def model_vendor(model: pl.Expr) -> pl.Expr:
+    """The "vendor/" prefix of a model name as spelled, lowercased ("meta-llama"); null for a bare name.
+
+    Kept verbatim rather than mapped to a canonical provider: a reseller sells models of vendors
+    that have no provider of their own here, and folding them into 'other' loses who made them.
+    """
+    return blank_to_null(model).str.to_lowercase().str.extract(r"^([a-z0-9_.\-]+)/")
+
+
 def bare_model(model: pl.Expr) -> pl.Expr:
     """The model without its "vendor/" prefix: "anthropic/claude-sonnet-4" -> "claude-sonnet-4"."""
     return blank_to_null(model).str.replace(r"^[A-Za-z0-9_.\-]+/", "")

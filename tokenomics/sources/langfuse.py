@@ -27,7 +27,14 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import pseudonymize
-from tokenomics.sources.gateway_usage import bare_model, stage_usage, seconds_to_ms, text_chunks, vendor_provider
+from tokenomics.sources.gateway_usage import (
+    bare_model,
+    model_vendor,
+    seconds_to_ms,
+    stage_usage,
+    text_chunks,
+    vendor_provider,
+)
 from tokenomics.sources.jsonio import blank_to_null
 from tokenomics.sources.labels import json_object_labels
 from tokenomics.sources.normalize import Staged
@@ -107,6 +114,7 @@ def stage_observations(frame: pl.DataFrame) -> Staged:
         columns={
             "event_id": blank_to_null(pl.col("id")),
             "provider": vendor_provider(pl.col("model")),
+            "vendor": model_vendor(pl.col("model")),
             "model": bare_model(pl.col("model")),
             "user_hash": pseudonymize(pl.coalesce(blank_to_null(pl.col("userId")), blank_to_null(pl.col("user_id")))),
             "input_tokens": input_tokens,

@@ -1,15 +1,20 @@
 """OpenRouter per-generation usage: the activity page CSV export and `GET /api/v1/generation` answers (`data` objects).
 
 Traps handled here (reference/formats.md sections 9.4 and 11):
-- `model` / `model_permaslug` is "vendor/model" ("anthropic/claude-sonnet-4"): provider = the vendor
-  (canonical name), model = the rest. `provider_name` is only the upstream host and is not used.
+- OpenRouter is the biller: it resells every model and its cost is the money owed to OpenRouter, not
+  to the model's maker. provider = 'openrouter' (so its spend reconciles against OpenRouter, never
+  against Anthropic's or OpenAI's bill); `model` / `model_permaslug` is kept as reported,
+  "vendor/model" ("meta-llama/llama-3.1-70b-instruct", the name OpenRouter prices under in the
+  catalog), and the vendor ("meta-llama") goes to `vendor` verbatim. `provider_name` is only the
+  upstream host and is not used.
 - Token counts: the generation API has normalized `tokens_*` (GPT tokenizer, for display) and
   `native_tokens_*` (the provider's own count, what is billed): `native_tokens_*` win whenever present,
   `tokens_*` are the fallback. The CSV export only has `tokens_*`, which are the billed counts there.
 - Cached tokens are a subset of the prompt (OpenAI-style usage); a row whose cached count exceeds its
   prompt follows Anthropic's convention (prompt = uncached only) and gets the cache added back.
   Reasoning tokens are already inside completion tokens (OpenRouter bills them as completion).
-- Money: `total_cost` (else `usage`, the credits charged) and CSV `cost_total`, all USD.
+- Money: `total_cost` (else `usage`, the credits charged) and CSV `cost_total`, all USD. Being the
+  bill, it becomes `cost_usd` as it is (pricing's BILLING_GATEWAYS rule), free variants' 0 included.
 - `created_at`: CSV naive "YYYY-MM-DD HH:MM:SS.mmm" meaning UTC; API ISO 8601.
 - `cancelled` generations are still billed: status ok. `finish_reason` "error" -> status error.
 - `user`/`external_user` -> user_hash; `api_key_name` (a name, never the key) -> key_alias;
@@ -26,7 +31,7 @@ import polars as pl
 
 from tokenomics.privacy import pseudonymize
 from tokenomics.sources.csvio import has_columns
-from tokenomics.sources.gateway_usage import bare_model, stage_usage, text_chunks, vendor_provider
+from tokenomics.sources.gateway_usage import model_vendor, stage_usage, text_chunks
 from tokenomics.sources.jsonio import blank_to_null
 from tokenomics.sources.normalize import Staged
 
@@ -89,8 +94,9 @@ def stage_generations(frame: pl.DataFrame) -> Staged:
         timestamp=field("created_at"),
         columns={
             "event_id": pl.coalesce(field("id"), blank_to_null(pl.col("generation_id"))),
-            "provider": vendor_provider(model),
-            "model": bare_model(model),
+            "provider": pl.lit(SOURCE),
+            "vendor": model_vendor(model),
+            "model": model,
             "user_hash": pseudonymize(pl.coalesce(field("external_user"), blank_to_null(pl.col("user")))),
             "input_tokens": pl.when(cached > prompt).then(prompt + cached).otherwise(prompt),
             "cache_read_tokens": cached,
