@@ -1,9 +1,7 @@
 """Lake assets: landing files normalized into canonical, deduplicated day partitions."""
 
 
-import re
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -12,6 +10,7 @@ from assets.metadata import file_counts_table, markdown_table
 from assets.partitions import daily_asset
 from assets.resources import TokenomicsHome
 from tokenomics import sources
+from tokenomics.deliveries import latest_deliveries
 from tokenomics.ingest import DayIngest, landing_files, usage_enricher, write_day
 from tokenomics.lake import read_partition
 from tokenomics.stats import billing_partition_stats, usage_partition_stats
@@ -25,29 +24,12 @@ def _sources_for(table: str, names: tuple[str, ...]) -> list[str]:
     return [n for n in names if table in sources.reader(n).TABLES]
 
 
-def _latest_delivery(files: list) -> tuple[list, list]:
-    """Billing exports are restated: of several deliveries of one export, the newest wins.
-
-    A re-delivery carries a `_delivered-<timestamp>` marker before the extension
-    (`costs_2026-03-03_delivered-2026-03-06.json`); files equal but for that marker are one export,
-    and the one whose name sorts last wins. Every other file is its own export and is read.
-    """
-    latest: dict[str, Path] = {}
-    for f in files:
-        latest[_DELIVERY_MARKER.sub(r"\1", f.name)] = f  # files arrive sorted: the last one wins
-    kept = set(latest.values())
-    return [f for f in files if f in kept], [f for f in files if f not in kept]
-
-
-_DELIVERY_MARKER = re.compile(r"[_-]delivered[-_][^.]*((?:\.[A-Za-z0-9]+)*)$")
-
-
 def _day_files(home, config, table: str, day: date, names: tuple[str, ...], latest_wins: bool):
     chosen, superseded = [], []
     for source in _sources_for(table, tuple(_enabled(config, names))):
         files = landing_files(home, source, day)
         if latest_wins:
-            files, old = _latest_delivery(files)
+            files, old = latest_deliveries(files)
             superseded += old
         chosen += [(source, f) for f in files]
     return chosen, superseded

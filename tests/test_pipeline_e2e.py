@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import shutil
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
 
+from assets import lake
+from assets.resources import TokenomicsHome
 from tests.conftest import E2E_DAYS, E2E_START
+from tokenomics.home import Home
 
 TOKENS = ["input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens"]
 KEYS = ["day", "team", "feature", "model"]
@@ -94,10 +100,46 @@ def test_billed_totals_per_day_and_provider_equal_truth_after_restatement(compan
     assert joined.height == truth.height
     off = joined.filter(((pl.col("want") - pl.col("got")).abs() >= Decimal("0.005")) | pl.col("got").is_null())
     assert off.height == 0, off
-    # the restated day is in range, and its early delivery was superseded rather than summed
-    restated = sorted(company.landing.glob("openai_costs/*/*_delivered-*"))
-    days_with_two = {p.parent.name for p in restated if len(list(p.parent.iterdir())) > 1}
-    assert len(days_with_two) == 1
+
+
+def _restated_folder(company) -> Path:
+    folders = [f for f in company.landing.glob("openai_costs/*") if len(list(f.iterdir())) > 1]
+    assert len(folders) == 1, folders  # the generator restates exactly one day
+    return folders[0]
+
+
+@pytest.mark.parametrize("naming", ["generated", "original-then-dash-marker"])
+def test_restated_bill_reads_only_the_newest_delivery(company, tmp_path, naming):
+    """What the pipeline chose, from billing_lines' own metadata, and the day's bill equals the truth.
+
+    `original-then-dash-marker` renames the deliveries `costs.json` (early) and
+    `costs-delivered-<D+3>.json` (final): the final one sorts first by name, and must still win.
+    """
+    folder = _restated_folder(company)
+    day = date.fromisoformat(folder.name)
+    early, final = sorted(folder.iterdir())  # the generator's stamps are zero-padded dates
+    home = Home(tmp_path)
+    target = home.landing_day("openai_costs", day)
+    target.mkdir(parents=True)
+    if naming == "generated":
+        names = {early: early.name, final: final.name}
+    else:
+        names = {early: "costs.json", final: f"costs-delivered-{day + timedelta(days=3)}.json"}
+    for src, name in names.items():
+        shutil.copy(src, target / name)
+    shutil.copy(company.config_file, home.config_file)
+    result = dg.materialize(
+        [lake.billing_lines], partition_key=str(day), resources={"tokenomics": TokenomicsHome(root=str(home.root))},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    metadata = result.asset_materializations_for_node("billing_lines")[0].metadata
+    assert metadata["superseded_deliveries"].value == [str(target / names[early])]
+    assert metadata["files_read"].value == 1
+    billed = pl.read_parquet(home.table_day("billing_lines", day) / "*.parquet")["effective_cost"].sum()
+    truth = pl.read_parquet(company.truth / "billing_daily.parquet").filter(
+        (pl.col("day") == day) & (pl.col("provider") == "openai")
+    )["billed_cost_usd"].sum()
+    assert abs(billed - truth) < Decimal("0.005"), (billed, truth)
 
 
 def test_provider_reported_tokens_equal_truth(company):
