@@ -120,3 +120,50 @@ def test_langfuse_sniff_claims_its_exports_and_no_other_format():
         path = FIXTURES / "langfuse" / name
         assert langfuse.sniff(path, path.read_bytes()[:65536]), name
         assert not openrouter.sniff(path, path.read_bytes()[:65536]), name
+
+
+def test_langfuse_ingestion_batch_reads_generation_create_bodies():
+    kept, quarantine, counts = ingest(langfuse, "ingestion_batch.json")
+    assert sorted(kept["event_id"].to_list()) == ["chatcmpl-batch-1", "chatcmpl-batch-2"]
+    r = row(kept, "chatcmpl-batch-1")
+    assert (r["provider"], r["model"], r["status"]) == ("openai", "gpt-4o", "ok")
+    assert tokens(r) == (1200, 200, 0, 300, 0)
+    assert r["ts"] == datetime(2025, 3, 3, 9, 0, 0, 100000, tzinfo=timezone.utc)
+    assert r["reported_cost_usd"] == Decimal("0.00575")
+    assert "missing_event_id" not in quarantine["reason"].to_list()
+
+
+def test_langfuse_ingestion_update_fills_its_create_and_trace_lends_user_and_tags():
+    kept, _, _ = ingest(langfuse, "ingestion_batch.json")
+    r = row(kept, "chatcmpl-batch-2")
+    assert tokens(r) == (40 + 500, 500, 0, 60, 0) and r["status"] == "error"
+    assert r["reported_cost_usd"] == Decimal("0.00123")
+    assert r["user_hash"] == user_hash("customer-9") and r["request_tags"] == ["team:search"]
+    assert {"key": "team", "value": "search"} in r["labels"]
+
+
+def test_langfuse_ingestion_batch_counts_every_event_and_names_orphan_updates():
+    _, quarantine, counts = ingest(langfuse, "ingestion_batch.json")
+    # 7 events: 2 generations kept, 1 orphan update quarantined, trace/span/sdk-log + 1 merged update skipped
+    assert tally(counts) == (7, 2, 1, 0, 4)
+    assert quarantine["reason"].to_list() == ["orphan_generation_update"]
+
+
+def test_langfuse_keys_never_reach_quarantine_raw_or_labels():
+    kept, quarantine, _ = ingest(langfuse, "ingestion_batch.json")
+    stored = " ".join(quarantine["raw"].to_list()) + str(kept.to_dicts())
+    assert "pk-lf-" not in stored and "public_key" not in stored
+
+
+def test_public_keys_and_key_named_values_are_secrets(tmp_path):
+    path = tmp_path / "obs.jsonl"
+    path.write_text(
+        '{"traceId": "t", "startTime": "2025-03-01T10:00:00Z", "model": "gpt-4o", "type": "GENERATION",'
+        ' "metadata": {"public_key": "abc123", "publicKey": "def456", "team": "pk-lf-0123456789abcdef"}}\n'
+    )
+    from tokenomics.ingest import normalize_file
+
+    _, quarantine, _ = normalize_file("langfuse", path)
+    (raw,) = quarantine["raw"].to_list()  # no id: quarantined with its labels in raw
+    assert "missing_event_id" == quarantine["reason"][0]
+    assert "abc123" not in raw and "def456" not in raw and "pk-lf-0123456789abcdef" not in raw

@@ -40,14 +40,20 @@ def pseudonymize(raw: pl.Expr) -> pl.Expr:
     return raw.cast(pl.String).map_batches(lambda s: _digest(s, key), return_dtype=pl.String)
 
 
-SECRET_VALUE = r"(?i)(\bsk-[A-Za-z0-9_\-]{8,}|\bBearer\s+\S+|\bsk-ant-[A-Za-z0-9_\-]+|\bAKIA[0-9A-Z]{16}\b)"
-"""Things that look like API keys or bearer tokens, wherever they appear in a value."""
+SECRET_VALUE = (
+    r"(?i)(\bsk-[A-Za-z0-9_\-]{8,}|\bBearer\s+\S+|\bsk-ant-[A-Za-z0-9_\-]+|\bAKIA[0-9A-Z]{16}\b"
+    r"|\b[ps]k-lf-[A-Za-z0-9_\-]+)"
+)
+"""Things that look like API keys or bearer tokens, wherever they appear in a value. Langfuse public
+keys (`pk-lf-...`) are included: with the secret key they open the project, and neither is ours to keep."""
 
 SENSITIVE_KEY = (
     r"(?i)(authorization|api[_.\-]?key|secret|password|passwd|cookie|bearer|(^|[._\-])token($|[._\-])"
-    r"|messages?$|prompt|completion$|content|instructions|tool\.definitions|\.body$)"
+    r"|messages?$|prompt|completion$|content|instructions|tool\.definitions|\.body$"
+    r"|(^|[._\-]|public|secret|private|access)key$)"
 )
-"""Attribute keys whose values are secrets or prompt/response bodies: never stored as labels."""
+"""Attribute keys whose values are secrets or prompt/response bodies: never stored as labels. Any
+`*_key` (`public_key`, `publicKey`, `langfuse.secret_key`) counts as a secret, whatever its value."""
 
 
 def redact_secrets(raw: pl.Expr) -> pl.Expr:

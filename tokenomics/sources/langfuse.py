@@ -1,4 +1,5 @@
-"""Langfuse observations export (public API `/api/public/observations` objects as JSON lines or a JSON document).
+"""Langfuse observations export (public API `/api/public/observations` objects as JSON lines or a JSON document)
+and Langfuse ingestion API bodies (`{"batch": [...], "metadata": {...}}`, as LiteLLM and the SDKs send them).
 
 Traps handled here (reference/formats.md sections 9.5 and 11):
 - Only GENERATION observations are LLM calls: SPAN, EVENT and the v3 agent/tool/... types are skipped and
@@ -17,6 +18,15 @@ Traps handled here (reference/formats.md sections 9.5 and 11):
 - `metadata` (object or JSON text) -> labels (string values under harmless keys); `userId` -> user_hash.
 - Bodies (`input`, `output`, `statusMessage`) are never read. Snake_case blob exports
   (`trace_id`, `start_time`, `usage_details`, `cost_details`, `total_cost`) are accepted too.
+- Ingestion batches: the envelope is not an observation (read as one, it used to land in quarantine
+  as `missing_event_id`, with the SDK's `public_key` in its raw record). Its events are read instead,
+  see `_unbatch`: `generation-create` bodies (and `observation-create` of type GENERATION) are the
+  generations; a `generation-update` of the same body id in the file fills in what the create left
+  out (usage, cost, level arrive at the end); an update whose create is not in the file is
+  quarantined as `orphan_generation_update`. A `trace-create` lends its `userId`, `metadata` and
+  `tags` to the trace's generations. Every other event (`trace-create`, `span-create`, `score-create`,
+  `sdk-log`, ...) and each merged update is counted as skipped. The envelope's `metadata` (SDK name,
+  `public_key`) is never read. Quarantine `line` is the line of the envelope in the file.
 """
 
 from __future__ import annotations
@@ -54,6 +64,7 @@ OBSERVATION_FIELDS: dict[str, pl.DataType] = {
         "id", "traceId", "trace_id", "type", "startTime", "start_time", "model", "level", "latency",
         "calculatedTotalCost", "totalCost", "total_cost", "metadata", "userId", "user_id", "environment",
     )},
+    "tags": pl.List(S),
     "usageDetails": USAGE,
     "usage_details": USAGE,
     "usage": USAGE,
@@ -62,6 +73,14 @@ OBSERVATION_FIELDS: dict[str, pl.DataType] = {
 }
 """Fields read from an observation; bodies (`input`, `output`) are never parsed."""
 
+INGESTION_EVENT = pl.Struct({"type": S, "body": pl.Struct(OBSERVATION_FIELDS)})
+RECORD_FIELDS: dict[str, pl.DataType] = {**OBSERVATION_FIELDS, "batch": pl.List(INGESTION_EVENT)}
+"""An observation, or an ingestion API body whose `batch` events carry observation-shaped bodies."""
+
+GENERATION_EVENTS = ("generation-create", "generation-update")
+OBSERVATION_EVENTS = ("observation-create", "observation-update")
+ORPHAN_UPDATE = "orphan_generation_update"
+
 
 def sniff(path: Path, head: bytes) -> bool:
     """JSON observations name traceId and startTime (snake_case exports: trace_id, start_time, usage_details)."""
@@ -69,22 +88,87 @@ def sniff(path: Path, head: bytes) -> bool:
         return False
     camel = b'"traceId"' in head and b'"startTime"' in head
     snake = b'"trace_id"' in head and b'"start_time"' in head and b'"usage_details"' in head
-    return camel or snake
+    batch = b'"batch"' in head and (b'"generation-create"' in head or b'"trace-create"' in head)
+    return camel or snake or batch
 
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    """Staged usage_events chunks from one observations export."""
-    for frame in text_chunks(Path(path), source=SOURCE, schema=OBSERVATION_FIELDS, chunk_rows=chunk_rows):
-        yield stage_observations(frame)
+    """Staged usage_events chunks from one observations export or ingestion API body file."""
+    for frame in text_chunks(Path(path), source=SOURCE, schema=RECORD_FIELDS, chunk_rows=chunk_rows):
+        observations, skipped = _unbatch(frame)
+        yield stage_observations(observations, skipped=skipped)
 
 
-def stage_observations(frame: pl.DataFrame) -> Staged:
-    """GENERATION observations (text fields of `OBSERVATION_FIELDS`) to staged usage_events."""
+def _unbatch(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Observations of a chunk: plain records as they are, ingestion batches replaced by their generations.
+
+    Returns the frame (`OBSERVATION_FIELDS`, `_line`, `_reject`, `_trace_metadata`) and how many batch
+    events were skipped (not generations, or updates merged into their create).
+    """
+    in_batch = pl.col("batch").is_not_null() & pl.col("_reject").is_null()
+    plain = frame.filter(~in_batch).drop("batch").with_columns(pl.lit(None, S).alias("_trace_metadata"))
+    if plain.height == frame.height:
+        return plain, 0
+    events = (
+        frame.filter(in_batch)
+        .select("batch", "_line")
+        .explode("batch")
+        .filter(pl.col("batch").is_not_null())
+        .select(
+            pl.col("batch").struct.field("type").str.to_lowercase().alias("_event"),
+            pl.col("batch").struct.field("body").struct.unnest(),
+            "_line",
+        )
+    )
+    kind = blank_to_null(pl.col("type")).str.to_uppercase()
+    is_generation = pl.col("_event").is_in(GENERATION_EVENTS) | (
+        pl.col("_event").is_in(OBSERVATION_EVENTS) & (kind == "GENERATION")
+    )
+    generations = events.filter(is_generation)
+    with_id = generations.filter(pl.col("id").is_not_null())
+    merged = with_id.group_by("id", maintain_order=True).agg(
+        pl.col("_line").first(),
+        pl.col("_event").first().str.ends_with("-update").alias("_orphan"),
+        *(pl.col(name).drop_nulls().last() for name in OBSERVATION_FIELDS if name != "id"),
+    )
+    traces = (
+        events.filter(pl.col("_event") == "trace-create")
+        .select(pl.col("id").alias("traceId"), pl.col("userId").alias("_trace_user"),
+                pl.col("metadata").alias("_trace_metadata"), pl.col("tags").alias("_trace_tags"))
+        .filter(pl.col("traceId").is_not_null())
+        .unique("traceId", keep="last", maintain_order=True)
+    )
+    batched = (
+        pl.concat([merged, generations.filter(pl.col("id").is_null()).drop("_event")], how="diagonal_relaxed")
+        .join(traces, on="traceId", how="left", maintain_order="left")
+        .with_columns(
+            pl.lit("GENERATION").alias("type"),
+            pl.coalesce("userId", "_trace_user").alias("userId"),
+            pl.coalesce("tags", "_trace_tags").alias("tags"),
+            pl.when(pl.col("_orphan").fill_null(False)).then(pl.lit(ORPHAN_UPDATE)).alias("_reject"),
+        )
+        .select(*plain.columns)
+    )
+    skipped = events.height - batched.height
+    return pl.concat([plain, batched], how="vertical_relaxed").sort("_line", maintain_order=True), skipped
+
+
+def stage_observations(frame: pl.DataFrame, skipped: int = 0) -> Staged:
+    """GENERATION observations (text fields of `OBSERVATION_FIELDS`) to staged usage_events.
+
+    `skipped` counts rows already left out before (batch events that are not generations).
+    """
+    if "_trace_metadata" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, S).alias("_trace_metadata"))
     kind = blank_to_null(pl.col("type")).str.to_uppercase()
     other = pl.col("_reject").is_null() & kind.is_not_null() & (kind != "GENERATION")
-    skipped = frame.select(other.sum()).item()
+    skipped += frame.select(other.sum()).item()
     frame = frame.filter(~other)
-    frame = frame.with_columns(json_object_labels(frame["metadata"]).alias("_labels"))
+    frame = frame.with_columns(
+        pl.concat_list(
+            json_object_labels(frame["metadata"]), json_object_labels(frame["_trace_metadata"])
+        ).alias("_labels")
+    )
 
     usage = pl.coalesce(pl.col("usageDetails"), pl.col("usage_details"), pl.col("usage"))
     key = usage.struct.field
@@ -133,6 +217,7 @@ def stage_observations(frame: pl.DataFrame) -> Staged:
                 blank_to_null(pl.col("total_cost")),
             ),
             "labels": pl.col("_labels"),
+            "request_tags": pl.col("tags"),
         },
     )
 
