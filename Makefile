@@ -6,7 +6,9 @@ STAMP  := $(VENV)/.installed
 HOME_DIR := $(if $(TOKENOMICS_HOME),$(TOKENOMICS_HOME),$(CURDIR)/data)
 EVENTS ?= 1000000
 
-.PHONY: install demo test ui bench validate clean
+SYSTEM_PACKAGES := postgresql
+
+.PHONY: install system-deps demo test ui bench validate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +21,20 @@ install: $(STAMP)
 demo: $(STAMP)  ## generate a sample company, run every day through Dagster, print a summary
 	TOKENOMICS_HOME=$(HOME_DIR) $(BIN)/tokenomics demo --home $(HOME_DIR)
 
-test: $(STAMP)  ## the whole pytest suite
+system-deps:  ## Debian packages the tests start as real servers (installed only where missing, as root)
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (install them as root)"; exit 1; fi; \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: $(STAMP) system-deps  ## the whole pytest suite (starts PostgreSQL and an S3 API server on loopback)
 	$(BIN)/python -m pytest
 
 ui: $(STAMP)  ## the Dagster UI over the same home (http://127.0.0.1:3000)
-	mkdir -p $(HOME_DIR)/dagster && touch $(HOME_DIR)/dagster/dagster.yaml
+	$(BIN)/python -m pipelines.instance $(HOME_DIR)/dagster
 	DAGSTER_HOME=$(HOME_DIR)/dagster TOKENOMICS_HOME=$(HOME_DIR) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 validate: $(STAMP)  ## load the code location the way the UI does

@@ -5,7 +5,7 @@ previously published warehouse stays as it was. WARN expectations are recorded a
 not block. Every outcome is also written to the `data_quality` table (one row per day, table, check).
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
@@ -19,6 +19,12 @@ from tokenomics.quality import expectations_for, validate
 from tokenomics.quality.ledger import previous_day_rows, write_day_outcomes
 
 SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
+
+
+def _with_previous_days(keys) -> list[str]:
+    """The checked days and the day before each (day-over-day expectations read it)."""
+    days = [date.fromisoformat(k) for k in keys]
+    return sorted({str(d) for d in days} | {str(d - timedelta(days=1)) for d in days})
 
 
 def _expectation_checks(table: str, asset, partition_of, prepare=None):
@@ -36,18 +42,19 @@ def _expectation_checks(table: str, asset, partition_of, prepare=None):
     def _checks(context: dg.AssetCheckExecutionContext, tokenomics: TokenomicsHome):
         home = tokenomics.home
         by_check: dict[str, list[tuple[str, object]]] = {e.name: [] for e in expectations}
-        for key in context.partition_keys:
-            day = date.fromisoformat(key)
-            folder = partition_of(home, day)
-            frame = read_partition(folder)
-            if prepare is not None:
-                frame = prepare(frame)
-            outcomes = validate(
-                table, frame, context={"previous_day_rows": previous_day_rows(folder, day)}, expectations=expectations
-            )
-            write_day_outcomes(home, table, day, outcomes)
-            for outcome in outcomes:
-                by_check[outcome.name].append((key, outcome))
+        with tokenomics.synced(context, _with_previous_days(context.partition_keys)):
+            for key in context.partition_keys:
+                day = date.fromisoformat(key)
+                folder = partition_of(home, day)
+                frame = read_partition(folder)
+                if prepare is not None:
+                    frame = prepare(frame)
+                outcomes = validate(
+                    table, frame, context={"previous_day_rows": previous_day_rows(folder, day)}, expectations=expectations
+                )
+                write_day_outcomes(home, table, day, outcomes)
+                for outcome in outcomes:
+                    by_check[outcome.name].append((key, outcome))
         for e in expectations:
             results = by_check[e.name]
             failed = [(k, o) for k, o in results if not o.passed]

@@ -8,7 +8,7 @@ import polars as pl
 from assets.lake import billing_lines, provider_usage, usage_events
 from assets.marts import usage_daily
 from assets.metadata import markdown_table
-from assets.partitions import daily_asset
+from assets.partitions import daily_asset, history
 from assets.resources import TokenomicsHome
 from tokenomics.allocation import build_allocation_day
 from tokenomics.budgets import STATUS_SCHEMA
@@ -21,6 +21,10 @@ from tokenomics.reconcile import build_reconciliation_day
 from tokenomics.savings import savings_opportunities as find_savings
 from tokenomics.tco import self_host_tco as compute_self_host_tco
 from tokenomics.windows import read_mart_window
+
+
+MONTH_DAYS = 31
+"""Month-to-date steps read up to 30 earlier days: in per-day backfills they wait for them."""
 
 
 def _days(context) -> list[date]:
@@ -61,7 +65,7 @@ def reconciliation_daily(context: dg.AssetExecutionContext, tokenomics: Tokenomi
 
 
 @daily_asset(
-    deps=[usage_daily, billing_lines],
+    deps=[usage_daily, history(billing_lines, MONTH_DAYS)],
     group_name="finance",
     kinds={"polars"},
     description=(
@@ -80,7 +84,8 @@ def allocation_daily(context: dg.AssetExecutionContext, tokenomics: TokenomicsHo
 
 
 @daily_asset(
-    deps=[allocation_daily],
+    deps=[history(allocation_daily, MONTH_DAYS)],
+    serialized=True,
     group_name="finance",
     kinds={"duckdb", "sql"},
     metadata={"sql": "sql/chargeback_monthly.sql"},
@@ -97,7 +102,8 @@ def chargeback_monthly(context: dg.AssetExecutionContext, tokenomics: Tokenomics
 
 
 @daily_asset(
-    deps=[allocation_daily],
+    deps=[history(allocation_daily, MONTH_DAYS)],
+    serialized=True,
     group_name="finance",
     kinds={"parquet", "csv"},
     description=(
@@ -128,7 +134,7 @@ def _month_allocation(home, month: str) -> pl.DataFrame:
 
 
 @daily_asset(
-    deps=[allocation_daily],
+    deps=[history(allocation_daily, MONTH_DAYS)],
     group_name="finance",
     kinds={"polars"},
     description=(
@@ -160,7 +166,7 @@ SAVINGS_WINDOW_DAYS = 30
 
 
 @daily_asset(
-    deps=[usage_daily],
+    deps=[history(usage_daily, SAVINGS_WINDOW_DAYS - 1)],
     group_name="finance",
     kinds={"polars"},
     description=(
@@ -182,7 +188,7 @@ def savings_opportunities(context: dg.AssetExecutionContext, tokenomics: Tokenom
 
 
 @daily_asset(
-    deps=[usage_daily],
+    deps=[history(usage_daily, SAVINGS_WINDOW_DAYS - 1)],
     group_name="finance",
     kinds={"polars"},
     description=(

@@ -9,7 +9,7 @@ import polars as pl
 from assets.finance import budget_status
 from assets.marts import usage_daily
 from assets.metadata import markdown_table
-from assets.partitions import daily_asset
+from assets.partitions import daily_asset, history
 from assets.resources import TokenomicsHome
 from tokenomics.alerts import Alert, AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
 from tokenomics.anomalies.metrics import default_metrics
@@ -40,7 +40,7 @@ def ledger_path(home):
 
 
 @daily_asset(
-    deps=[usage_daily],
+    deps=[history(usage_daily, LOOKBACK_DAYS)],
     group_name="insights",
     kinds={"polars"},
     description=(
@@ -81,6 +81,7 @@ def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> 
 
 @daily_asset(
     deps=[anomalies, budget_status],
+    serialized=True,
     group_name="insights",
     kinds={"python"},
     description=(

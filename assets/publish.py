@@ -23,6 +23,7 @@ from tokenomics.warehouse import publish
         anomalies,
         alerts,
     ],
+    serialized=True,
     group_name="publish",
     kinds={"duckdb"},
     description=(
@@ -35,6 +36,10 @@ def warehouse(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> 
     home = tokenomics.home
     counts = publish(home, MARTS)
     context.log.info(f"published {home.warehouse}: {counts}")
+    lake = tokenomics.object_lake()
+    if lake is not None:  # built locally, uploaded as one object: readers get the old file or the new one
+        lake.upload(home.warehouse, home.warehouse.name)
+        context.log.info(f"uploaded {lake.url}/{home.warehouse.name}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(home.warehouse)),

@@ -56,3 +56,23 @@ def sixty_days(tmp_path_factory):
     result = run_days(home, SIXTY_START, end, instance=dg.DagsterInstance.ephemeral())
     assert result.success, [e.message for e in result.all_events if e.is_failure]
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server on loopback (Debian's postgresql package)."""
+    from tests.servers import start_postgres
+
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3():
+    """A real S3 API server on loopback (moto in server mode)."""
+    from tests.servers import start_s3
+
+    server = start_s3()
+    yield server
+    server.stop()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import sys
 import time
 from datetime import date, datetime, timedelta, timezone
@@ -42,21 +40,6 @@ def _home_option(f):
         default=None,
         help="Tokenomics home (landing/, lake/, warehouse.duckdb, ...). Default: $TOKENOMICS_HOME or ./data",
     )(f)
-
-
-def _ensure_hmac_key(home: Home) -> None:
-    """End-user ids are HMAC-pseudonymized; give a demo home its own random key if none is set."""
-    from tokenomics.privacy import HMAC_KEY_ENV
-
-    if os.environ.get(HMAC_KEY_ENV):
-        return
-    key_file = home.root / ".hmac_key"
-    if not key_file.exists():
-        home.root.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-        err.print(f"[yellow]note:[/] {HMAC_KEY_ENV} not set; using a random key kept in {key_file} (set it in production)")
-    os.environ[HMAC_KEY_ENV] = key_file.read_text().strip()
 
 
 def _friendly(fn):
@@ -143,8 +126,6 @@ def _run(h: Home, start: date | None, end: date | None):
         start, end = start or days[0], end or days[-1]
     if end < start:
         raise UserError(f"--end {end} is before --start {start}")
-    os.environ["TOKENOMICS_HOME"] = str(h.root)
-    _ensure_hmac_key(h)
     with console.status(f"materializing {start} .. {end} ({(end - start).days + 1} days) through Dagster ..."):
         t0 = time.perf_counter()
         result = run_days(h, start, end, log_level="WARNING")
@@ -183,7 +164,10 @@ def ingest(files, source, out):
     if missing:
         raise UserError(f"no such file: {', '.join(missing)}")
     errors: list[str] = []
-    report = ingest_files(list(files), source, out, errors=errors)
+    from tokenomics.privacy import pseudonymization_key, resolve_hmac_key
+
+    with pseudonymization_key(lambda: resolve_hmac_key(Home.resolve().root)):  # the same key as the pipeline
+        report = ingest_files(list(files), source, out, errors=errors)
     for c in report.files:
         console.print(
             f"{Path(c.file).name} ({c.source}): read {c.read:,}, kept {c.kept:,}, quarantined {c.quarantined:,}, "
@@ -234,6 +218,27 @@ def chargeback(home, month, out):
     teams = sorted({p.stem for p in paths})
     console.print(f"[green]wrote[/] {len(teams)} team statements for {month} to {out / month}: {', '.join(teams)}")
     console.print(f"FOCUS 1.2 export: {', '.join(str(p) for p in focus)}")
+
+
+@main.command()
+@_home_option
+@click.option("--month", default=None, help="Month to report, YYYY-MM. Default: the latest month with usage.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output HTML file. Default: <home>/reports/report-<month>.html")
+@_friendly
+def report(home, month, out):
+    """Write the offline HTML report: charts (inline SVG) and money tables, one self-contained file."""
+    from tokenomics.report.html import latest_month, write_report
+
+    h = Home.resolve(home)
+    if not h.warehouse.exists():
+        raise UserError(f"no warehouse at {h.warehouse}; run `tokenomics run --home {h.root}` first")
+    try:
+        month = month or latest_month(h.warehouse)
+        with console.status(f"rendering the {month} report ..."):
+            path = write_report(h.warehouse, out or h.reports / f"report-{month}.html", month)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    console.print(f"[green]wrote[/] {path}", soft_wrap=True)
 
 
 def print_summary(h: Home) -> None:

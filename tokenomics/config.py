@@ -378,6 +378,8 @@ class Config(_Section):
     tco: TcoConfig = Field(default_factory=TcoConfig)
     allocation: AllocationConfig = Field(default_factory=AllocationConfig)
     anomalies: AnomaliesConfig = Field(default_factory=AnomaliesConfig)
+    lake_url: str | None = None
+    """s3://bucket/prefix holding lake, quarantine, landing and marts; $TOKENOMICS_LAKE_URL wins over it."""
 
     @field_validator("sources")
     @classmethod

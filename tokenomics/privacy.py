@@ -1,43 +1,120 @@
-"""Pseudonymization of end-user ids with a keyed HMAC; the key only ever comes from the environment."""
+"""Pseudonymization of end-user ids with a keyed HMAC; one way to find the key for every entry point."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import logging
 import os
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
+from pathlib import Path
 
 import polars as pl
 
 HMAC_KEY_ENV = "TOKENOMICS_HMAC_KEY"
+KEY_FILE_NAME = ".hmac_key"
+
+log = logging.getLogger(__name__)
+
+KeySource = Callable[[], bytes]
+"""Resolves the key when first needed: files without end-user ids never make one."""
+
+_active_key: ContextVar[KeySource | None] = ContextVar("tokenomics_hmac_key", default=None)
 
 
 class MissingKeyError(RuntimeError):
     pass
 
 
-def hmac_key() -> bytes:
+def resolve_hmac_key(home_root: Path, environ: Mapping[str, str] | None = None, *, create: bool = True) -> bytes:
+    """The pseudonymization key: $TOKENOMICS_HMAC_KEY, else <home>/.hmac_key (made once, with a warning).
+
+    The CLI, `dagster dev`, the daemon and every run worker call this with the same home, so a backfill
+    launched from the UI hashes end users exactly as `tokenomics run` does. A key made here stays in the
+    home: rotate it (or set the variable from a secret store) in production.
+    """
+    environ = os.environ if environ is None else environ
+    if environ.get(HMAC_KEY_ENV):
+        return environ[HMAC_KEY_ENV].encode()
+    key_file = Path(home_root) / KEY_FILE_NAME
+    if not key_file.exists():
+        if not create:
+            raise MissingKeyError(f"{HMAC_KEY_ENV} is not set and {key_file} does not exist")
+        _create_key_file(key_file)
+    return key_file.read_text().strip().encode()
+
+
+def _create_key_file(key_file: Path) -> None:
+    """Write a random key once; parallel run workers race here, and os.link lets exactly one win."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    draft = key_file.with_name(f"{KEY_FILE_NAME}.{secrets.token_hex(4)}.tmp")
+    draft.write_text(secrets.token_hex(32))
+    draft.chmod(0o600)
+    try:
+        os.link(draft, key_file)
+    except FileExistsError:
+        return
+    finally:
+        draft.unlink()
+    log.warning(
+        "%s is not set: created a random pseudonymization key in %s; keep it (or set %s from a secret store): "
+        "another key hashes the same users differently",
+        HMAC_KEY_ENV, key_file, HMAC_KEY_ENV,
+    )
+
+
+@contextlib.contextmanager
+def pseudonymization_key(key: bytes | KeySource) -> Iterator[None]:
+    """Make `key` (or the function that finds it) the one `pseudonymize` uses in this block."""
+    token = _active_key.set(key if callable(key) else (lambda: key))
+    try:
+        yield
+    finally:
+        _active_key.reset(token)
+
+
+def _key_source() -> KeySource:
+    """The block's key source (see `pseudonymization_key`), else $TOKENOMICS_HMAC_KEY."""
+    return _active_key.get() or _environment_key
+
+
+def _environment_key() -> bytes:
     key = os.environ.get(HMAC_KEY_ENV)
     if not key:
         raise MissingKeyError(
             f"{HMAC_KEY_ENV} is not set: end-user ids are pseudonymized with a keyed HMAC; "
-            f"export {HMAC_KEY_ENV}=<a long random secret> (the demo sets one for its own home)"
+            f"export {HMAC_KEY_ENV}=<a long random secret>, or run through `tokenomics` or Dagster, which use "
+            f"the home's {KEY_FILE_NAME}"
         )
     return key.encode()
 
 
-def _digest(values: pl.Series, key: bytes) -> pl.Series:
+def hmac_key() -> bytes:
+    """The key in force for this block (see `pseudonymization_key`)."""
+    return _key_source()()
+
+
+def _digest(values: pl.Series, key_source: KeySource) -> pl.Series:
     # HMAC once per distinct user id, not per row: a day has millions of rows but few users.
-    uniques = values.drop_nulls().unique()
-    mapping = {
-        v: hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32] for v in uniques.to_list() if v != ""
-    }
+    uniques = [v for v in values.drop_nulls().unique().to_list() if v != ""]
+    if not uniques:
+        return pl.Series(values.name, [None] * len(values), dtype=pl.String)
+    key = key_source()  # only data that has end-user ids needs a key
+    mapping = {v: hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32] for v in uniques}
     return values.replace_strict(mapping, default=None, return_dtype=pl.String)
 
 
 def pseudonymize(raw: pl.Expr) -> pl.Expr:
-    """user_hash: first 128 bits of HMAC-SHA256(key, user id); null or '' stays null."""
-    key = hmac_key()
-    return raw.cast(pl.String).map_batches(lambda s: _digest(s, key), return_dtype=pl.String)
+    """user_hash: first 128 bits of HMAC-SHA256(key, user id); null or '' stays null.
+
+    The key source is taken when the expression is built (inside the caller's `pseudonymization_key`
+    block) and asked only when a batch holds a user id.
+    """
+    key_source = _key_source()
+    return raw.cast(pl.String).map_batches(lambda s: _digest(s, key_source), return_dtype=pl.String)
 
 
 SECRET_VALUE = (
