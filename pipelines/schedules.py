@@ -6,9 +6,10 @@ from datetime import timedelta
 import dagster as dg
 
 from assets.partitions import daily_partitions
-from pipelines.jobs import BILLING_RESTATEMENT_ASSETS, daily_job
+from pipelines.jobs import billing_restatement_keys, daily_job
 
 BILLING_RESTATEMENT_DAYS = 3
+RESTATEMENT_TAG = "tokenomics/reason"
 
 
 @dg.schedule(
@@ -22,6 +23,12 @@ BILLING_RESTATEMENT_DAYS = 3
     ),
 )
 def nightly(context: dg.ScheduleEvaluationContext):
+    if context.repository_def is None:
+        raise dg.DagsterInvariantViolationError(
+            "nightly resolves the restatement selection on the code location's asset graph: evaluate it "
+            "with build_schedule_context(repository_def=defs.get_repository_def())"
+        )
+    restated = billing_restatement_keys(context.repository_def.asset_graph)
     yesterday = (context.scheduled_execution_time - timedelta(days=1)).date()
     yield dg.RunRequest(run_key=f"daily-{yesterday}", partition_key=str(yesterday))
     for back in range(1, BILLING_RESTATEMENT_DAYS + 1):
@@ -31,6 +38,6 @@ def nightly(context: dg.ScheduleEvaluationContext):
         yield dg.RunRequest(
             run_key=f"billing-restatement-{day}-for-{yesterday}",
             partition_key=str(day),
-            asset_selection=BILLING_RESTATEMENT_ASSETS,
-            tags={"tokenomics/reason": "billing-restatement"},
+            asset_selection=restated,
+            tags={RESTATEMENT_TAG: "billing-restatement"},
         )
