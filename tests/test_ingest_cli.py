@@ -42,3 +42,14 @@ def test_ingest_cli_rows_equal_the_lake_partition(tmp_path, monkeypatch):
     write_day(home, day, [("litellm", SPEND_LOG)], ["usage_events"], enrich=enrich)
     lake = pl.read_parquet(home.table_day("usage_events", day) / "part-0.parquet").sort("event_id")
     assert events.drop("source_file").equals(lake.drop("source_file"))
+
+
+def test_gateway_audio_tokens_are_counted_and_priced_as_audio(tmp_path):
+    from tokenomics.config import Config
+    from tokenomics.ingest import ingest_files
+
+    ingest_files([FIX / "litellm" / "audio_usage.jsonl"], "litellm", tmp_path, config=Config())
+    (row,) = pl.read_parquet(tmp_path / "usage_events.parquet").to_dicts()
+    assert (row["input_audio_tokens"], row["output_audio_tokens"]) == (400_000, 500_000)
+    # realtime mini: text in 0.60, audio in 10, text out 2.40, audio out 20 per MTok
+    assert row["cost_usd"] == Decimal("0.36") + Decimal("4") + Decimal("1.2") + Decimal("10")

@@ -390,3 +390,15 @@ def test_override_can_target_one_service_tier():
             "effective_from": "2025-01-01", "discount_pct": 50}
     row = {"provider": "openai", "model": "gpt-4o", "input_tokens": 1_000_000}
     assert cost(row | {"service_tier": "flex"}, row, config=prices(flex)) == [D("1.25"), D("2.5")]
+
+
+def test_audio_tokens_are_priced_at_the_catalogs_audio_rates():
+    # gpt-4o-mini-realtime-preview: text in 0.60, audio in 10, text out 2.40, audio out 20 per MTok
+    row = {"provider": "openai", "model": "gpt-4o-mini-realtime-preview", "input_tokens": 1_000_000,
+           "input_audio_tokens": 400_000, "output_tokens": 1_000_000, "output_audio_tokens": 500_000}
+    assert cost(row) == [Decimal("0.36") + Decimal("4") + Decimal("1.2") + Decimal("10")]
+
+
+def test_audio_tokens_without_an_audio_price_cost_what_text_costs():
+    text = {"provider": "openai", "model": "gpt-4o-mini", "input_tokens": 1_000_000, "output_tokens": 1_000_000}
+    assert cost(text | {"input_audio_tokens": 300_000, "output_audio_tokens": 200_000}) == cost(text)

@@ -228,3 +228,17 @@ def test_openai_sniff_claims_only_own_files(reader):
         claimed = {r.SOURCE for r in READERS if r.sniff(path, head)}
         expected = set() if f"{reader.SOURCE}/{path.name}" in UNRECOGNIZABLE else {reader.SOURCE}
         assert claimed == expected, path.name
+
+
+def test_openai_usage_audio_tokens_are_counted_under_each_spec_version():
+    from tokenomics.ingest import normalize_file
+
+    kept, quarantine, counts = normalize_file("openai_usage", FIXTURES / "openai_usage" / "audio_tokens.json")
+    assert quarantine.height == 0 and counts.kept == 2
+    by_project = {r["sub_account_id"]: r for r in kept.to_dicts()}
+    current = by_project["proj_voice"]  # 2026 split fields present: totals already hold every modality
+    assert (current["input_tokens"], current["cache_read_tokens"], current["input_audio_tokens"]) == (5000, 1800, 300)
+    assert (current["output_tokens"], current["output_audio_tokens"]) == (1000, 100)
+    legacy = by_project["proj_legacy"]  # 2024-12 spec: input/output were text only, audio beside them
+    assert (legacy["input_tokens"], legacy["input_audio_tokens"]) == (900 + 4000, 4000)
+    assert (legacy["output_tokens"], legacy["output_audio_tokens"]) == (250 + 1750, 1750)

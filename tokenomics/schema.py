@@ -17,6 +17,11 @@ TOKEN_COLUMNS = (
     "reasoning_tokens",
 )
 
+AUDIO_COLUMNS = ("input_audio_tokens", "output_audio_tokens")
+"""Audio subsets, priced at audio rates: input_audio_tokens are the audio input tokens *not* read from
+the cache (cached audio stays in cache_read_tokens), inside input_tokens; output_audio_tokens are
+inside output_tokens. 0 when the source does not split modalities."""
+
 LABELS = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
 """Free key/value attribution hints (OTel resource/span attributes, client metadata)."""
 
@@ -39,6 +44,7 @@ USAGE_EVENTS: dict[str, pl.DataType] = {
     "cache_write_tokens": pl.Int64,
     "output_tokens": pl.Int64,
     "reasoning_tokens": pl.Int64,
+    **{name: pl.Int64 for name in AUDIO_COLUMNS},
     "requests": pl.Int64,
     "is_batch": pl.Boolean,
     "service_tier": pl.String,
@@ -93,6 +99,7 @@ PROVIDER_USAGE: dict[str, pl.DataType] = {
     "cache_write_tokens": pl.Int64,
     "output_tokens": pl.Int64,
     "reasoning_tokens": pl.Int64,
+    **{name: pl.Int64 for name in AUDIO_COLUMNS},
     "line_id": pl.String,
     "source": pl.String,
     "source_file": pl.String,

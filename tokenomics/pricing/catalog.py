@@ -12,8 +12,9 @@ What we take from a catalog entry, resolved for one day:
 - token prices only: input, output, cache read, cache write (5-minute writes; the 1-hour cache
   write price is not used because usage rows do not split writes by TTL). Missing cache prices
   fall back to the input price, a missing output price is 0 (embedding models). A model with no
-  input price is not token-priced: it stays unpriced. Per-request, web-search, audio and image
-  prices are not applied;
+  input price is not token-priced: it stays unpriced. Audio token prices (`input_audio_mtok`,
+  `output_audio_mtok`) apply to the rows' audio subsets; per-request, web-search and image prices are
+  not applied;
 - prompt-size tiers (`TieredPrices`, e.g. Gemini 2.5 Pro above 200k), kept as `UnitPrices.tiers`;
 - time-of-day windows (DeepSeek off-peak): flagged, and priced by the caller per request minute.
 """
@@ -140,10 +141,17 @@ def catalog_prices(
         cost_source="catalog",
         tiers=tiers,
         varies_by_time_of_day=_has_time_windows(entry),
+        input_audio=_flat(resolved.input_audio_mtok),
+        output_audio=_flat(resolved.output_audio_mtok),
     )
     if is_batch and "processing" not in covered:
         unit = unit.scaled(1 - batch_discount_pct / 100)
     return unit
+
+
+def _flat(price: Decimal | TieredPrices | None) -> Decimal | None:
+    """A price that does not depend on the prompt size (a tiered one: its base)."""
+    return price.base if isinstance(price, TieredPrices) else price
 
 
 def _price_context(is_batch: bool, service_tier: str | None) -> dict[str, str]:

@@ -3,10 +3,12 @@
 A day holds millions of rows but few distinct (day, provider, model, is_batch, service_tier)
 groups, so the Python lookup runs once per group and the arithmetic is one vectorized pass:
 
-    cost = (uncached_input * input + cache_read * cache_read_price
-            + cache_write * cache_write_price + output * output_price) / 1e6
+    cost = (uncached_text_input * input + input_audio * input_audio_price
+            + cache_read * cache_read_price + cache_write * cache_write_price
+            + text_output * output_price + output_audio * output_audio_price) / 1e6
 
-with reasoning inside output (never added again). Per-token prices are Decimal(38,18), so the
+with reasoning inside output (never added again) and the audio subsets (schema.AUDIO_COLUMNS) taken
+out of input and output and priced at the catalog's audio rates (the text rate when it has none). Per-token prices are Decimal(38,18), so the
 products and their sum are exact; the result is rounded once (half to even) to MONEY, 12 places.
 Prompt-size tiers are chosen per row from its own input_tokens. Catalog entries with off-peak
 windows are looked up per (group, UTC minute of the request) instead.
@@ -31,7 +33,7 @@ import polars as pl
 from tokenomics.config import PricesConfig
 from tokenomics.pricing.resolve import unit_prices
 from tokenomics.providers import BILLING_GATEWAYS
-from tokenomics.pricing.units import PER_MILLION, TOKEN_KINDS, TokenPrices, UnitPrices
+from tokenomics.pricing.units import AUDIO_KINDS, PER_MILLION, TOKEN_KINDS, TokenPrices, UnitPrices
 from tokenomics.schema import MONEY
 
 GROUP_KEYS = ("_day", "_provider", "_model", "_batch", "_tier", "_minute")
@@ -90,6 +92,7 @@ def _price_table(found: dict[tuple, UnitPrices | None], key_schema: pl.Schema) -
         if band:
             schema[f"_above_{band}"] = pl.Int64
         schema |= {f"_{kind}_{band}": PER_TOKEN for kind in TOKEN_KINDS}
+    schema |= {f"_{kind}": PER_TOKEN for kind in AUDIO_KINDS}
     rows = [_table_row(key, unit, n_tiers) for key, unit in found.items()]
     return pl.DataFrame(rows, schema=schema, orient="row"), n_tiers
 
@@ -110,7 +113,7 @@ def _with_request_minute(keyed: pl.DataFrame, timed: list[tuple]) -> pl.DataFram
 
 def _table_row(key: tuple, unit: UnitPrices | None, n_tiers: int) -> list:
     if unit is None:
-        return [*key, None, None, None] + [None] * ((n_tiers + 1) * len(TOKEN_KINDS) + n_tiers)
+        return [*key, None, None, None] + [None] * ((n_tiers + 1) * len(TOKEN_KINDS) + n_tiers + len(AUDIO_KINDS))
     row = [*key, unit.model_id, unit.cost_source, unit.price_ref, *_per_token(unit)]
     for band in range(1, n_tiers + 1):
         if band <= len(unit.tiers):
@@ -118,7 +121,8 @@ def _table_row(key: tuple, unit: UnitPrices | None, n_tiers: int) -> list:
             row += [tier.above_input_tokens, *_per_token(tier)]
         else:
             row += [None] * (1 + len(TOKEN_KINDS))
-    return row
+    audio = [getattr(unit, kind) for kind in AUDIO_KINDS]
+    return row + [None if p is None else (p / PER_MILLION).quantize(_QUANTUM) for p in audio]
 
 
 def _per_token(prices: TokenPrices) -> list[Decimal]:
@@ -137,15 +141,19 @@ def _band_price(kind: str, input_tokens: pl.Expr, n_tiers: int) -> pl.Expr:
 def _result_exprs(frame: pl.DataFrame, prices: PricesConfig, n_tiers: int) -> list[pl.Expr]:
     tokens = {
         kind: pl.col(f"{kind}_tokens").fill_null(0) if f"{kind}_tokens" in frame.columns else pl.lit(0, pl.Int64)
-        for kind in ("input", "cache_read", "cache_write", "output")
+        for kind in ("input", "cache_read", "cache_write", "output", "input_audio", "output_audio")
     }
     uncached = (tokens["input"] - tokens["cache_read"] - tokens["cache_write"]).clip(lower_bound=0)
+    audio_in = pl.min_horizontal(tokens["input_audio"], uncached)
+    audio_out = pl.min_horizontal(tokens["output_audio"], tokens["output"])
     price = {kind: _band_price(kind, tokens["input"], n_tiers) for kind in TOKEN_KINDS}
     computed = (
-        uncached * price["input"]
+        (uncached - audio_in) * price["input"]
+        + audio_in * pl.coalesce(pl.col("_input_audio"), price["input"])
         + tokens["cache_read"] * price["cache_read"]
         + tokens["cache_write"] * price["cache_write"]
-        + tokens["output"] * price["output"]
+        + (tokens["output"] - audio_out) * price["output"]
+        + audio_out * pl.coalesce(pl.col("_output_audio"), price["output"])
     ).cast(MONEY)
     has_reported = "reported_cost_usd" in frame.columns
     reported = pl.col("reported_cost_usd").cast(MONEY) if has_reported else pl.lit(None, MONEY)

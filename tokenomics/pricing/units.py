@@ -48,6 +48,7 @@ class TokenPrices:
 
 
 TOKEN_KINDS = tuple(f.name for f in fields(TokenPrices))
+AUDIO_KINDS = ("input_audio", "output_audio")
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,15 @@ class UnitPrices(TokenPrices):
     tiers: tuple[PriceTier, ...] = ()
     varies_by_time_of_day: bool = False
     """The catalog price depends on the hour (off-peak windows): price per request time."""
+    input_audio: Decimal | None = None
+    output_audio: Decimal | None = None
+    """Audio token prices (uncached audio input, audio output) when the catalog has them; None:
+    audio tokens cost what text tokens cost. Not tiered (no catalog entry tiers them)."""
 
     def scaled(self, factor: Decimal) -> UnitPrices:
         scaled = TokenPrices.scaled(self, factor)
-        return replace(scaled, tiers=tuple(tier.scaled(factor) for tier in self.tiers))
+        audio = {k: getattr(self, k) * factor for k in AUDIO_KINDS if getattr(self, k) is not None}
+        return replace(scaled, tiers=tuple(tier.scaled(factor) for tier in self.tiers), **audio)
 
     def at_prompt(self, input_tokens: int) -> TokenPrices:
         """The prices that apply to a request with this many input tokens."""

@@ -13,7 +13,8 @@ Traps handled here (reference/formats.md sections 7 and 11):
 - Cache tokens (section 7.4): `metadata.usage_object` carries the split: cache reads as
   `cache_read_input_tokens` or `prompt_tokens_details.cached_tokens` (the same tokens: never added
   together), cache writes as `cache_creation_input_tokens` or `prompt_tokens_details.cache_creation_tokens`,
-  reasoning as `completion_tokens_details.reasoning_tokens`. Whether `prompt_tokens` already includes
+  reasoning as `completion_tokens_details.reasoning_tokens`, audio as the `audio_tokens` of both
+  details (subsets, priced at audio rates). Whether `prompt_tokens` already includes
   them depends on the LiteLLM version and call type, see `_input_tokens`.
 - `status` is "success"/"failure"; `api_key` is a sha256 hash of the virtual key, but a raw "sk-..."
   key is replaced by its sha256 (the same hash LiteLLM stores, so rows still join).
@@ -68,8 +69,8 @@ USAGE_OBJECT = pl.Struct(
         "completion_tokens": S,
         "cache_read_input_tokens": S,
         "cache_creation_input_tokens": S,
-        "prompt_tokens_details": pl.Struct({"cached_tokens": S, "cache_creation_tokens": S}),
-        "completion_tokens_details": pl.Struct({"reasoning_tokens": S}),
+        "prompt_tokens_details": pl.Struct({"cached_tokens": S, "cache_creation_tokens": S, "audio_tokens": S}),
+        "completion_tokens_details": pl.Struct({"reasoning_tokens": S, "audio_tokens": S}),
     }
 )
 METADATA_FIELDS: dict[str, pl.DataType] = {
@@ -150,6 +151,9 @@ def stage_spend_logs(frame: pl.DataFrame) -> Staged:
             "write_field": usage.struct.field("cache_creation_input_tokens"),
             "write_detail": details.struct.field("cache_creation_tokens"),
             "reasoning_tokens": usage.struct.field("completion_tokens_details").struct.field("reasoning_tokens"),
+            # OpenAI-style details: audio inside prompt/completion tokens, priced at audio rates
+            "input_audio_tokens": details.struct.field("audio_tokens"),
+            "output_audio_tokens": usage.struct.field("completion_tokens_details").struct.field("audio_tokens"),
         },
     ).with_columns(
         blank_to_null(pl.col("startTime")).alias("_start_text"),
@@ -182,6 +186,8 @@ def stage_spend_logs(frame: pl.DataFrame) -> Staged:
         "cache_write_tokens",
         "output_tokens",
         "reasoning_tokens",
+        "input_audio_tokens",
+        "output_audio_tokens",
         pl.lit(1, pl.Int64).alias("requests"),
         pl.col("call_type").str.contains("(?i)batch").fill_null(False).alias("is_batch"),
         _status().alias("status"),

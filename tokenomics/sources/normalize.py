@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import redact_secrets, safe_labels
-from tokenomics.schema import DEDUP_KEYS, QUARANTINE, TABLES, TOKEN_COLUMNS
+from tokenomics.schema import AUDIO_COLUMNS, DEDUP_KEYS, QUARANTINE, TABLES, TOKEN_COLUMNS
 
 
 class ReaderError(Exception):
@@ -68,6 +68,17 @@ def _nonneg(*cols: str) -> pl.Expr:
     return pl.any_horizontal([pl.col(c) < 0 for c in cols])
 
 
+AUDIO_RULES = [
+    ("negative_tokens", _nonneg(*AUDIO_COLUMNS)),
+    (
+        "audio_exceeds_input",
+        (pl.col("cache_read_tokens") + pl.col("cache_write_tokens") + pl.col("input_audio_tokens"))
+        > pl.col("input_tokens"),
+    ),
+    ("audio_exceeds_output", pl.col("output_audio_tokens") > pl.col("output_tokens")),
+]
+"""Audio tokens are subsets: uncached audio input inside input (beside the cache), audio output inside output."""
+
 # Row rules: (reason code, expression true for a *bad* row). First matching rule names the reason.
 ROW_RULES: dict[str, list[tuple[str, pl.Expr]]] = {
     "usage_events": [
@@ -80,6 +91,7 @@ ROW_RULES: dict[str, list[tuple[str, pl.Expr]]] = {
             (pl.col("cache_read_tokens") + pl.col("cache_write_tokens")) > pl.col("input_tokens"),
         ),
         ("reasoning_exceeds_output", pl.col("reasoning_tokens") > pl.col("output_tokens")),
+        *AUDIO_RULES,
     ],
     "provider_usage": [
         ("missing_day", pl.col("day").is_null()),
@@ -89,6 +101,7 @@ ROW_RULES: dict[str, list[tuple[str, pl.Expr]]] = {
             "cache_exceeds_input",
             (pl.col("cache_read_tokens") + pl.col("cache_write_tokens")) > pl.col("input_tokens"),
         ),
+        *AUDIO_RULES,
     ],
     "billing_lines": [
         ("missing_charge_period", pl.col("charge_period_start").is_null()),
@@ -101,14 +114,14 @@ ROW_RULES: dict[str, list[tuple[str, pl.Expr]]] = {
 # Columns defaulted when a source does not carry them (after casting, before rules).
 DEFAULTS: dict[str, dict[str, pl.Expr]] = {
     "usage_events": {
-        **{c: pl.lit(0, pl.Int64) for c in TOKEN_COLUMNS},
+        **{c: pl.lit(0, pl.Int64) for c in (*TOKEN_COLUMNS, *AUDIO_COLUMNS)},
         "requests": pl.lit(1, pl.Int64),
         "is_batch": pl.lit(False),
         "status": pl.lit("ok"),
         "service_tier": pl.lit("default"),
     },
     "provider_usage": {
-        **{c: pl.lit(0, pl.Int64) for c in TOKEN_COLUMNS},
+        **{c: pl.lit(0, pl.Int64) for c in (*TOKEN_COLUMNS, *AUDIO_COLUMNS)},
         "requests": pl.lit(0, pl.Int64),
         "is_batch": pl.lit(False),
         "service_tier": pl.lit("default"),
