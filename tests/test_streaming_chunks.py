@@ -32,9 +32,9 @@ def test_csv_blocks_never_cut_a_quoted_field_that_spans_lines(tmp_path):
         assert pl.concat(_csv(tmp_path, QUOTED_CSV, chunk_bytes=chunk_bytes)).equals(whole)
     assert whole.to_dicts() == [
         {"_line": 2, "id": "a", "note": "two\nlines", "n": "1"},
-        {"_line": 3, "id": "b", "note": 'say "hi"\r\nthen, go', "n": None},
-        {"_line": 4, "id": "c", "note": None, "n": None},
-        {"_line": 5, "id": "d", "note": "x", "n": "4"},
+        {"_line": 4, "id": "b", "note": 'say "hi"\r\nthen, go', "n": None},  # file lines, not record numbers
+        {"_line": 6, "id": "c", "note": None, "n": None},
+        {"_line": 7, "id": "d", "note": "x", "n": "4"},
     ]
 
 

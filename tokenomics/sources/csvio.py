@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 
 from tokenomics.sources.normalize import ReaderError
@@ -41,25 +42,31 @@ def csv_columns(path: Path, source: str) -> list[str]:
 def iter_csv_chunks(
     path: Path, *, source: str, chunk_rows: int = 200_000, chunk_bytes: int = CHUNK_BYTES
 ) -> Iterator[pl.DataFrame]:
-    """Stream a CSV as all-String chunks with `_line` (file line of each record, header = line 1).
+    """Stream a CSV as all-String chunks with `_line` (file line where each record starts, header = line 1).
 
     Every column stays text: readers decide types at their edge (quoted numerics, `59200.0`,
     `FALSE`/`True`, US dates all need format-specific parsing). `NULL`-like literals become null.
     A header-only or empty file yields nothing. The file is parsed in blocks of whole records of
     about `chunk_bytes`, each behind a copy of the header: memory follows the block, not the file.
+    A quoted field spanning lines makes a record longer than one line, so `_line` is counted from the
+    newlines in the file (`record_start_lines`), not from the record number.
     """
     columns = csv_columns(path, source)
     if not columns:
         return
-    line = 2
     with open(path, "rb") as fh:
         header = _header_record(fh)
+        line = 1 + header.count(b"\n")
         for block in _record_blocks(fh, chunk_bytes):
-            frame = _parse_block(b"".join([header, *block]), columns, path, source, line)
+            body = b"".join(block)
+            frame = _parse_block(header + body, columns, path, source, line)
+            lines = record_start_lines(body, line)
+            if len(lines) != frame.height:  # the parser saw records differently: number them in order
+                lines = np.arange(line, line + frame.height, dtype=np.int64)
             for start in range(0, frame.height, chunk_rows):
-                batch = frame.slice(start, chunk_rows).with_row_index("_line", offset=line)
-                line += batch.height
-                yield batch.with_columns(pl.col("_line").cast(pl.Int64))
+                batch = frame.slice(start, chunk_rows)
+                yield batch.insert_column(0, pl.Series("_line", lines[start : start + batch.height], dtype=pl.Int64))
+            line += body.count(b"\n")
 
 
 def _parse_block(data: bytes, columns: list[str], path: Path, source: str, line: int) -> pl.DataFrame:
@@ -77,6 +84,23 @@ def _parse_block(data: bytes, columns: list[str], path: Path, source: str, line:
     except pl.exceptions.ComputeError as exc:
         detail = str(exc).splitlines()[0]  # Polars counts rows from the block's first record
         raise ReaderError(source, path, f"cannot parse CSV: {detail}", line=line) from exc
+
+
+def record_start_lines(body: bytes, first_line: int) -> np.ndarray:
+    """File line on which each record of `body` (whole records, no header) starts.
+
+    A newline ends a record only outside quotes: after an even number of `"` since the block began
+    (an escaped quote is doubled, so parity is enough). Vectorized over the newline and quote
+    offsets; a block holds no partial record, so parity starts at 0.
+    """
+    data = np.frombuffer(body, dtype=np.uint8)
+    newlines = np.flatnonzero(data == ord("\n"))
+    quotes = np.flatnonzero(data == ord('"'))
+    ends = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)  # indexes into `newlines`
+    starts = np.concatenate(([0], ends + 1)).astype(np.int64)
+    if len(ends) and newlines[ends[-1]] == len(body) - 1:  # the last record ends with its newline
+        starts = starts[:-1]
+    return starts + first_line
 
 
 def _header_record(fh: BinaryIO) -> bytes:
