@@ -19,14 +19,14 @@ from tokenomics.alerts.delivery import deliver, deliver_with_settings
 from tokenomics.alerts.jsonl import JsonlChannel
 from tokenomics.alerts.ledger import AlertLedger
 from tokenomics.alerts.model import Alert
-from tokenomics.alerts.settings import (
-    AlertSettings,
-    EmailSettings,
-    FileSettings,
-    RetryPolicy,
-    Route,
-    SlackSettings,
-    WebhookSettings,
+from tokenomics.alerts.settings import RetryPolicy
+from tokenomics.config import (
+    AlertRoute,
+    AlertsConfig,
+    EmailChannelConfig,
+    FileChannelConfig,
+    SlackChannelConfig,
+    WebhookChannelConfig,
 )
 from tokenomics.alerts.slack import SlackChannel
 from tokenomics.alerts.smtp import EmailChannel
@@ -53,7 +53,10 @@ class _Recorder(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
         status = self.server.statuses.pop(0) if self.server.statuses else 200
+        status, headers = status if isinstance(status, tuple) else (status, {})
         self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"ok")
@@ -99,7 +102,7 @@ def smtp_server():
 
 def slack_channel(server, monkeypatch, path: str = "/services/T000/B000/XXXX") -> SlackChannel:
     monkeypatch.setenv("TEST_SLACK_URL", server.url + path)
-    return SlackChannel(SlackSettings("slack", url_env="TEST_SLACK_URL"))
+    return SlackChannel(SlackChannelConfig(name="slack", kind="slack", url_env="TEST_SLACK_URL"))
 
 
 def test_slack_receives_one_block_kit_message(http_server, monkeypatch, tmp_path):
@@ -119,7 +122,7 @@ def test_slack_receives_one_block_kit_message(http_server, monkeypatch, tmp_path
 def test_webhook_body_is_signed_with_hmac_sha256(http_server, monkeypatch, tmp_path):
     monkeypatch.setenv("TEST_HOOK_URL", http_server.url + "/hook")
     monkeypatch.setenv("TEST_HOOK_SECRET", "s3cret-key")
-    channel = WebhookChannel(WebhookSettings("hook", url_env="TEST_HOOK_URL", secret_env="TEST_HOOK_SECRET"))
+    channel = WebhookChannel(WebhookChannelConfig(name="hook", kind="webhook", url_env="TEST_HOOK_URL", secret_env="TEST_HOOK_SECRET"))
     deliver([alert()], [channel], tmp_path / "ledger.sqlite", today=TODAY, retry=FAST)
     [request] = http_server.received
     raw = request["body"]
@@ -134,8 +137,8 @@ def test_webhook_body_is_signed_with_hmac_sha256(http_server, monkeypatch, tmp_p
 def test_email_has_plain_text_and_html_parts(smtp_server, monkeypatch, tmp_path):
     port, inbox = smtp_server
     channel = EmailChannel(
-        EmailSettings("mail", smtp_host="127.0.0.1", smtp_port=port, starttls=False,
-                      from_addr="tokenomics@example.test", to=("finops@example.test", "lead@example.test"))
+        EmailChannelConfig(name="mail", kind="email", smtp_host="127.0.0.1", smtp_port=port, starttls=False,
+                           from_addr="tokenomics@example.test", to=["finops@example.test", "lead@example.test"])
     )
     report = deliver([alert()], [channel], tmp_path / "ledger.sqlite", today=TODAY, retry=FAST)
     assert report.sent == 1
@@ -215,15 +218,15 @@ def test_client_error_is_not_retried_within_the_run(http_server, monkeypatch, tm
 
 def test_missing_secret_is_a_failed_delivery_naming_the_variable(tmp_path, monkeypatch):
     monkeypatch.delenv("TEST_UNSET_URL", raising=False)
-    channel = SlackChannel(SlackSettings("slack", url_env="TEST_UNSET_URL"))
+    channel = SlackChannel(SlackChannelConfig(name="slack", kind="slack", url_env="TEST_UNSET_URL"))
     report = deliver([alert()], [channel], tmp_path / "l.sqlite", today=TODAY, retry=FAST)
     assert report.errors == ["anomaly:ep1 -> slack: environment variable TEST_UNSET_URL for the Slack webhook URL is not set"]
 
 
 def test_routes_by_team_and_severity(tmp_path):
-    support = JsonlChannel(FileSettings("support-file", tmp_path / "support.jsonl"))
-    pager = JsonlChannel(FileSettings("pager-file", tmp_path / "pager.jsonl"))
-    routes = (Route(("support-file",), team="support*"), Route(("pager-file",), min_severity="critical"))
+    support = JsonlChannel(FileChannelConfig(name="support-file", kind="file", path=str(tmp_path / "support.jsonl")))
+    pager = JsonlChannel(FileChannelConfig(name="pager-file", kind="file", path=str(tmp_path / "pager.jsonl")))
+    routes = (AlertRoute(channels=["support-file"], team="support*"), AlertRoute(channels=["pager-file"], min_severity="critical"))
     alerts = [
         alert("anomaly:1", team="support"),
         alert("anomaly:2", team="support-eu", severity="critical"),
@@ -238,7 +241,7 @@ def test_routes_by_team_and_severity(tmp_path):
 
 
 def test_settings_deliver_to_a_jsonl_file(tmp_path):
-    settings = AlertSettings(channels=(FileSettings("file", tmp_path / "alerts.jsonl"),), recency_days=3, retry=FAST)
+    settings = AlertsConfig(channels=[FileChannelConfig(name="file", kind="file", path=str(tmp_path / "alerts.jsonl"))])
     report = deliver_with_settings([alert()], settings, tmp_path / "l.sqlite", today=TODAY)
     assert report.sent == 1
     [line] = (tmp_path / "alerts.jsonl").read_text().splitlines()
@@ -264,7 +267,89 @@ def test_settings_from_the_yaml_alerts_section(tmp_path):
     )
     settings = settings_from_config(config.alerts, tmp_path / "alerts")
     slack, mail, log = settings.channels
-    assert slack == SlackSettings("finops-slack", "SLACK_URL", "warning")
-    assert (mail.smtp_port, mail.to, mail.password_env) == (2525, ("b@x.test",), "SMTP_PASSWORD")
-    assert log.path == tmp_path / "alerts" / "alerts.jsonl"
-    assert settings.routes == (Route(("finops-slack", "log"), team="support", min_severity="warning"),)
+    assert (slack.name, slack.url_env, slack.min_severity) == ("finops-slack", "SLACK_URL", "warning")
+    assert (mail.smtp_port, mail.to, mail.password_env) == (2525, ["b@x.test"], "SMTP_PASSWORD")
+    assert log.path == str(tmp_path / "alerts" / "alerts.jsonl")
+    assert settings.routes == [AlertRoute(channels=["finops-slack", "log"], team="support", min_severity="warning")]
+
+
+def test_email_carries_a_date_header(smtp_server, tmp_path):
+    port, inbox = smtp_server
+    channel = EmailChannel(EmailChannelConfig(name="mail", kind="email", smtp_host="127.0.0.1", smtp_port=port,
+                                              starttls=False, from_addr="a@example.test", to=["b@example.test"]))
+    deliver([alert()], [channel], tmp_path / "l.sqlite", today=TODAY, retry=FAST)
+    msg = message_from_bytes(inbox.envelopes[0].content, policy=policy.default)
+    assert msg["Date"] is not None and msg["Date"].datetime.tzinfo is not None
+
+
+def _alerts_config(tmp_path, **alerts):
+    from tokenomics.alerts.settings import settings_from_config
+    from tokenomics.config import parse_config
+
+    return settings_from_config(parse_config({"alerts": alerts}).alerts, tmp_path / "alerts")
+
+
+def test_zero_recency_and_zero_backoff_mean_zero(http_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("TEST_SLACK_URL", http_server.url + "/s")
+    config = _alerts_config(tmp_path, recency_days=0, retry_backoff_seconds=0, retry_attempts=2,
+                            channels=[{"name": "slack", "kind": "slack", "url_env": "TEST_SLACK_URL"}])
+    assert (config.recency_days, config.retry_backoff_seconds) == (0, 0)
+    http_server.statuses = [500, 200]
+    waits: list[float] = []
+    yesterday = alert("anomaly:yesterday", day=TODAY - timedelta(days=1))
+    report = deliver_with_settings([yesterday, alert("anomaly:today")], config, tmp_path / "l.sqlite",
+                                   today=TODAY, sleep=waits.append)
+    assert (report.sent, report.skipped_backfill) == (1, 1)  # recency 0: only today's alerts page
+    assert waits == [0]  # backoff 0: retried at once
+
+
+def test_webhook_headers_env_is_sent(http_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("TEST_HOOK_URL", http_server.url + "/hook")
+    monkeypatch.setenv("TEST_HOOK_HEADERS", '{"Authorization": "Bearer receiver-token", "X-Team": "finops"}')
+    config = _alerts_config(tmp_path, channels=[{"name": "hook", "kind": "webhook", "url_env": "TEST_HOOK_URL",
+                                                 "headers_env": "TEST_HOOK_HEADERS"}])
+    assert deliver_with_settings([alert()], config, tmp_path / "l.sqlite", today=TODAY).sent == 1
+    headers = http_server.received[0]["headers"]
+    assert (headers["Authorization"], headers["X-Team"]) == ("Bearer receiver-token", "finops")
+
+
+def test_webhook_headers_env_garbled_names_the_variable_not_the_value(monkeypatch, tmp_path):
+    monkeypatch.setenv("TEST_HOOK_URL", "http://127.0.0.1:9/hook")
+    monkeypatch.setenv("TEST_HOOK_HEADERS", "Bearer-only-secret-value")
+    channel = WebhookChannel(WebhookChannelConfig(name="hook", kind="webhook", url_env="TEST_HOOK_URL",
+                                                  headers_env="TEST_HOOK_HEADERS"))
+    report = deliver([alert()], [channel], tmp_path / "l.sqlite", today=TODAY, retry=FAST)
+    assert "TEST_HOOK_HEADERS" in report.errors[0] and "secret-value" not in report.errors[0]
+
+
+def test_retry_after_is_waited_before_the_next_attempt(http_server, monkeypatch, tmp_path):
+    http_server.statuses = [(429, {"Retry-After": "2"}), 200]
+    waits: list[float] = []
+    retry = RetryPolicy(attempts=3, backoff_seconds=0.001, max_backoff_seconds=5)
+    report = deliver([alert()], [slack_channel(http_server, monkeypatch)], tmp_path / "l.sqlite", today=TODAY,
+                     retry=retry, sleep=waits.append)
+    assert report.sent == 1 and waits == [2]
+
+
+def test_retry_after_beyond_the_cap_leaves_the_delivery_for_the_next_run(http_server, monkeypatch, tmp_path):
+    http_server.statuses = [(503, {"Retry-After": "3600"})]
+    waits: list[float] = []
+    channel = slack_channel(http_server, monkeypatch)
+    report = deliver([alert()], [channel], tmp_path / "l.sqlite", today=TODAY, retry=FAST, sleep=waits.append)
+    assert (report.failed, len(http_server.received), waits) == (1, 1, [])
+    assert "Retry-After 3600s" in report.errors[0]
+
+
+def test_a_failing_channel_is_skipped_for_the_rest_of_the_run(http_server, monkeypatch, tmp_path):
+    http_server.statuses = [503] * 100
+    channel = slack_channel(http_server, monkeypatch)
+    log = JsonlChannel(FileChannelConfig(name="log", kind="file", path=str(tmp_path / "log.jsonl")))
+    ledger = tmp_path / "l.sqlite"
+    alerts = [alert(f"anomaly:{i}") for i in range(5)]
+    report = deliver(alerts, [channel, log], ledger, today=TODAY, retry=FAST, circuit_breaker_failures=2)
+    assert len(http_server.received) == 2 * FAST.attempts  # two deliveries tried, then the circuit opened
+    assert (report.failed, report.circuit_open, report.sent) == (2, 3, 5)  # the file channel got all 5
+    assert any("circuit open" in e for e in report.errors)
+    http_server.statuses = []
+    again = deliver([], [channel, log], ledger, today=TODAY, retry=FAST)
+    assert again.sent == 5  # the skipped three and the two failed ones

@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tokenomics.schema import KNOWN_PROVIDERS
 from tokenomics.sources import SOURCES
@@ -207,49 +216,95 @@ class Budget(_Section):
 
 Severity = Literal["info", "warning", "critical"]
 
-_CHANNEL_FIELDS: dict[str, tuple[set[str], set[str]]] = {
-    # kind: (required, allowed besides name/kind/min_severity)
-    "slack": ({"url_env"}, {"url_env"}),
-    "webhook": ({"url_env"}, {"url_env", "headers_env", "secret_env", "signature_header"}),
-    "email": (
-        {"smtp_host", "from_addr", "to"},
-        {"smtp_host", "smtp_port", "starttls", "use_ssl", "username_env", "password_env", "from_addr", "to"},
-    ),
-    "file": ({"path"}, {"path"}),
-}
-
-
-class AlertChannel(_Section):
-    """Where alerts go. Secrets (webhook URLs, SMTP password) are named environment variables."""
-
+class _ChannelBase(_Section):
     name: str
-    kind: Literal["slack", "webhook", "email", "file"]
     min_severity: Severity = "info"
-    url_env: EnvVarName | None = None
+
+
+class _NetworkChannel(_ChannelBase):
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    """Per attempt: connect plus response. A channel that keeps failing is skipped for the rest of the
+    run (`alerts.circuit_breaker_failures`), so a dead endpoint costs a few timeouts, not one per alert."""
+
+
+class SlackChannelConfig(_NetworkChannel):
+    """Slack incoming webhook; the URL itself is the secret, so only its env var name is kept."""
+
+    kind: Literal["slack"]
+    url_env: EnvVarName
+
+
+class WebhookChannelConfig(_NetworkChannel):
+    """Generic JSON webhook, signed with HMAC-SHA256 over the raw body when `secret_env` is set."""
+
+    kind: Literal["webhook"]
+    url_env: EnvVarName
     headers_env: EnvVarName | None = None
+    """An env var holding extra request headers (e.g. an Authorization bearer for the receiver): a JSON
+    object, or `Name: value` lines. Its value is a secret like the URL and never reaches a log."""
     secret_env: EnvVarName | None = None
-    """webhook: the HMAC-SHA256 signing key; the signature goes in `signature_header`."""
-    signature_header: str | None = None
-    smtp_host: str | None = None
+    """The HMAC-SHA256 signing key; the signature goes in `signature_header`."""
+    signature_header: str = "X-Tokenomics-Signature"
+
+
+class EmailChannelConfig(_NetworkChannel):
+    """SMTP email (plain text + HTML). Host, port and sender are config; credentials come from env."""
+
+    kind: Literal["email"]
+    smtp_host: str
     smtp_port: int = Field(default=587, ge=1, le=65535)
     starttls: bool = True
     use_ssl: bool = False
+    """Implicit TLS (port 465)."""
     username_env: EnvVarName | None = None
     password_env: EnvVarName | None = None
-    from_addr: str | None = None
-    to: list[str] = Field(default_factory=list)
-    path: str | None = None
-    """file: a JSONL file; relative paths are under the home's alerts/ folder."""
+    from_addr: str
+    to: list[str] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _fields_fit_kind(self) -> AlertChannel:
-        required, allowed = _CHANNEL_FIELDS[self.kind]
-        given = {name for name in self.model_fields_set if name not in {"name", "kind", "min_severity"}}
-        if missing := sorted(name for name in required if not getattr(self, name)):
-            raise ValueError(f"a {self.kind} channel needs {', '.join(missing)}")
-        if stray := sorted(given - allowed):
-            raise ValueError(f"{', '.join(stray)} does not apply to a {self.kind} channel")
-        return self
+
+class FileChannelConfig(_ChannelBase):
+    """JSONL file, one alert per line; a relative path is under the home's alerts/ folder."""
+
+    kind: Literal["file"]
+    path: str
+
+
+CHANNEL_MODELS: dict[str, type[_ChannelBase]] = {
+    "slack": SlackChannelConfig,
+    "webhook": WebhookChannelConfig,
+    "email": EmailChannelConfig,
+    "file": FileChannelConfig,
+}
+
+
+def _channel_shape(data: Any) -> Any:
+    """Name the kind's missing and stray keys in one sentence, before the kind's model validates."""
+    if not isinstance(data, dict) or data.get("kind") is None:
+        return data  # the discriminator reports a missing kind
+    if data["kind"] not in CHANNEL_MODELS:
+        kinds = [repr(k) for k in CHANNEL_MODELS]
+        raise ValueError(
+            f"kind: unknown kind {data['kind']!r} (expected one of: {', '.join(kinds[:-1])} or {kinds[-1]})"
+        )
+    model = CHANNEL_MODELS[data["kind"]]
+    common = {"name", "kind", "min_severity"}
+    required = [n for n, f in model.model_fields.items() if f.is_required() and n not in common]
+    if missing := [n for n in required if data.get(n) in (None, "", [])]:
+        raise ValueError(f"a {data['kind']} channel needs {', '.join(missing)}")
+    if stray := sorted(set(data) - set(model.model_fields)):
+        raise ValueError(f"{', '.join(stray)} does not apply to a {data['kind']} channel")
+    return data
+
+
+AlertChannel = Annotated[
+    Annotated[
+        Union[SlackChannelConfig, WebhookChannelConfig, EmailChannelConfig, FileChannelConfig],
+        Field(discriminator="kind"),
+    ],
+    BeforeValidator(_channel_shape),
+]
+"""Where alerts go: one model per channel kind, chosen by `kind`. Delivery uses these models as they
+are (no second settings layer), so every default and every 0 means what the file says."""
 
 
 class AlertRoute(_Section):
@@ -266,10 +321,18 @@ class AlertsConfig(_Section):
     channels: list[AlertChannel] = Field(default_factory=list)
     routes: list[AlertRoute] = Field(default_factory=list)
     recency_days: int = Field(default=3, ge=0)
-    """Alerts about days older than this are recorded but not sent: a backfill pages nobody."""
+    """Alerts about days older than this are recorded but not sent: a backfill pages nobody. 0: only today's."""
     retry_attempts: int = Field(default=4, ge=1)
+    """Attempts per delivery within one run."""
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    """First wait between attempts, doubled each time (0: retry at once). A `Retry-After` from the
+    receiver is waited instead when longer; one beyond `retry_max_backoff_seconds` ends the run's tries."""
+    retry_max_backoff_seconds: float = Field(default=30.0, ge=0)
     max_total_attempts: int = Field(default=20, ge=1)
+    """Across runs; after that a failed delivery stays 'failed' for good."""
+    circuit_breaker_failures: int = Field(default=2, ge=1)
+    """Deliveries in a row that a channel fails (after their retries) before the rest of the run skips
+    it; the skipped ones stay due and are tried on the next run."""
 
     @model_validator(mode="after")
     def _routes_name_channels(self) -> AlertsConfig:
@@ -506,7 +569,7 @@ def _one_line(exc: ValidationError, where: str) -> str:
     # a misspelt key also makes the right one look missing: report the misspelling
     errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
-    loc, kind = tuple(first["loc"]), first["type"]
+    loc, kind = _without_union_tags(tuple(first["loc"])), first["type"]
     last = loc[-1] if loc else None
     if kind == "extra_forbidden":
         expected = _fields_at(loc[:-1])
@@ -524,6 +587,12 @@ def _one_line(exc: ValidationError, where: str) -> str:
             loc, message = loc + (sub.group(1),), message[sub.end() :]
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{where}: {_path(loc)}: {message}{more}"
+
+
+def _without_union_tags(loc: tuple) -> tuple:
+    """Pydantic puts a discriminated union's tag in the path (`channels[0].slack.url_env`); the
+    file has no such key, so the path is reported without it."""
+    return tuple(p for i, p in enumerate(loc) if not (i and isinstance(loc[i - 1], int) and p in CHANNEL_MODELS))
 
 
 def _fields_at(loc: tuple) -> list[str] | None:

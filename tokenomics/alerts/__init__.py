@@ -3,12 +3,11 @@
 from tokenomics.alerts.delivery import DeliveryReport, build_channel, deliver, deliver_with_settings
 from tokenomics.alerts.ledger import AlertLedger
 from tokenomics.alerts.model import Alert, alerts_from_incidents, pipeline_failure_alert
-from tokenomics.alerts.settings import AlertSettings, RetryPolicy, Route, settings_from_config
+from tokenomics.alerts.settings import RetryPolicy, Route, settings_from_config
 
 __all__ = [
     "Alert",
     "AlertLedger",
-    "AlertSettings",
     "DeliveryReport",
     "RetryPolicy",
     "Route",

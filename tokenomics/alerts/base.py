@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 import httpx
@@ -13,9 +15,11 @@ from tokenomics.alerts.model import Alert
 class DeliveryError(Exception):
     """A delivery that did not happen. `retryable` False: retrying within this run is pointless."""
 
-    def __init__(self, message: str, retryable: bool = True):
+    def __init__(self, message: str, retryable: bool = True, retry_after: float | None = None):
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
+        """Seconds the receiver asked us to wait (HTTP Retry-After), if it said."""
 
 
 class Channel(Protocol):
@@ -48,7 +52,27 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float, channel
         return
     snippet = _redact(response.text[:200].strip(), url)
     retryable = response.status_code == 429 or response.status_code >= 500
-    raise DeliveryError(f"{channel}: HTTP {response.status_code} {snippet}".rstrip(), retryable=retryable)
+    raise DeliveryError(
+        f"{channel}: HTTP {response.status_code} {snippet}".rstrip(),
+        retryable=retryable,
+        retry_after=retry_after_seconds(response.headers.get("Retry-After")) if retryable else None,
+    )
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds to wait: delay-seconds or an HTTP-date (RFC 9110); None if absent or garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
 
 
 def _redact(text: str, secret: str) -> str:

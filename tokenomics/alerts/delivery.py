@@ -5,7 +5,12 @@ Guarantees, per (alert key, channel):
 * never lost: a failed delivery stays in the ledger with its error and is retried on the next call,
   even when that call is about other alerts (until `max_total_attempts`);
 * backfills do not page: an alert whose day is older than `recency_days` is recorded as
-  'skipped_backfill' and never sent.
+  'skipped_backfill' and never sent;
+* a receiver that says when to come back (HTTP `Retry-After`) is not asked sooner; when it asks
+  for longer than the backoff cap, the delivery waits for the next run instead of blocking this one;
+* a dead channel costs a few timeouts, not one per alert: after `circuit_breaker_failures` failed
+  deliveries in a row, the rest of the run skips the channel (circuit open) and its deliveries stay
+  due, untouched, for the next run. Other channels are not affected.
 """
 
 from __future__ import annotations
@@ -21,15 +26,14 @@ from tokenomics.alerts.jsonl import JsonlChannel
 from tokenomics.alerts.ledger import AlertLedger, utc_now
 from tokenomics.alerts.model import Alert
 from tokenomics.alerts.routing import route
-from tokenomics.alerts.settings import (
-    AlertSettings,
-    ChannelSettings,
-    EmailSettings,
-    FileSettings,
-    RetryPolicy,
-    Route,
-    SlackSettings,
-    WebhookSettings,
+from tokenomics.alerts.settings import RetryPolicy, Route
+from tokenomics.config import (
+    AlertChannel,
+    AlertsConfig,
+    EmailChannelConfig,
+    FileChannelConfig,
+    SlackChannelConfig,
+    WebhookChannelConfig,
 )
 from tokenomics.alerts.slack import SlackChannel
 from tokenomics.alerts.smtp import EmailChannel
@@ -47,23 +51,27 @@ class DeliveryReport:
     already_done: int = 0
     skipped_backfill: int = 0
     unrouted: int = 0
+    circuit_open: int = 0
+    """Deliveries not attempted because their channel's circuit opened this run (due next run)."""
     errors: list[str] = field(default_factory=list)
 
 
-def build_channel(settings: ChannelSettings) -> Channel:
-    if isinstance(settings, SlackSettings):
-        return SlackChannel(settings)
-    if isinstance(settings, WebhookSettings):
-        return WebhookChannel(settings)
-    if isinstance(settings, EmailSettings):
-        return EmailChannel(settings)
-    if isinstance(settings, FileSettings):
-        return JsonlChannel(settings)
-    raise TypeError(f"unknown channel settings {type(settings).__name__}")
+_CHANNELS = {
+    SlackChannelConfig: SlackChannel,
+    WebhookChannelConfig: WebhookChannel,
+    EmailChannelConfig: EmailChannel,
+    FileChannelConfig: JsonlChannel,
+}
+
+
+def build_channel(config: AlertChannel) -> Channel:
+    """The channel for one `alerts.channels[]` entry of tokenomics.yaml."""
+    return _CHANNELS[type(config)](config)
 
 
 def send_with_retry(channel: Channel, alert: Alert, policy: RetryPolicy, sleep: Callable[[float], None]) -> tuple[bool, int, str | None]:
-    """(sent, attempts made, last error). Backoff: base, 2 x base, 4 x base, ... capped."""
+    """(sent, attempts made, last error). Backoff: base, 2 x base, 4 x base, ... capped; a longer
+    Retry-After is honoured, and one beyond the cap ends this run's attempts."""
     error = None
     for attempt in range(1, max(policy.attempts, 1) + 1):
         try:
@@ -73,7 +81,12 @@ def send_with_retry(channel: Channel, alert: Alert, policy: RetryPolicy, sleep: 
             error = str(exc)
             if not exc.retryable or attempt == policy.attempts:
                 return False, attempt, error
-        sleep(min(policy.max_backoff_seconds, policy.backoff_seconds * 2 ** (attempt - 1)))
+            wait = min(policy.max_backoff_seconds, policy.backoff_seconds * 2 ** (attempt - 1))
+            if exc.retry_after is not None:
+                if exc.retry_after > policy.max_backoff_seconds:
+                    return False, attempt, f"{error} (Retry-After {exc.retry_after:g}s: left for the next run)"
+                wait = max(wait, exc.retry_after)
+        sleep(wait)
     return False, max(policy.attempts, 1), error
 
 
@@ -87,6 +100,7 @@ def deliver(
     today: date | None = None,
     retry: RetryPolicy = RetryPolicy(),
     max_total_attempts: int = 20,
+    circuit_breaker_failures: int = 2,
     sleep: Callable[[float], None] = time.sleep,
     now: Callable[[], datetime] = utc_now,
 ) -> DeliveryReport:
@@ -94,13 +108,18 @@ def deliver(
     own = not isinstance(ledger, AlertLedger)
     book = AlertLedger(ledger) if own else ledger
     try:
-        return _deliver(list(alerts), channels, book, tuple(routes), recency_days, today, retry, max_total_attempts, sleep, now)
+        return _deliver(
+            list(alerts), channels, book, tuple(routes), recency_days, today, retry, max_total_attempts,
+            circuit_breaker_failures, sleep, now,
+        )
     finally:
         if own:
             book.close()
 
 
-def _deliver(alerts, channels, book, routes, recency_days, today, retry, max_total_attempts, sleep, now) -> DeliveryReport:
+def _deliver(
+    alerts, channels, book, routes, recency_days, today, retry, max_total_attempts, breaker, sleep, now
+) -> DeliveryReport:
     report = DeliveryReport()
     by_name = {c.name: c for c in channels}
     floors = {c.name: c.min_severity for c in channels}
@@ -116,30 +135,41 @@ def _deliver(alerts, channels, book, routes, recency_days, today, retry, max_tot
                 report.skipped_backfill += status == "skipped_backfill"
             elif book.status(alert.key, name) in ("sent", "skipped_backfill"):
                 report.already_done += 1
+    failures_in_a_row = dict.fromkeys(by_name, 0)
+    skipped: dict[str, int] = {}
     for alert, name in book.due(set(by_name), max_total_attempts, now(), LEASE):
+        if failures_in_a_row[name] >= breaker:
+            skipped[name] = skipped.get(name, 0) + 1  # not claimed: still due on the next run
+            continue
         if not book.claim(alert.key, name, now(), LEASE):
             continue  # another run is sending it
         ok, attempts, error = send_with_retry(by_name[name], alert, retry, sleep)
         book.finish(alert.key, name, ok, attempts, error, now())
+        failures_in_a_row[name] = 0 if ok else failures_in_a_row[name] + 1
         if ok:
             report.sent += 1
         else:
             report.failed += 1
             report.errors.append(f"{alert.key} -> {error}")
+    for name, count in skipped.items():
+        report.circuit_open += count
+        report.errors.append(f"{name}: circuit open after {breaker} failed deliveries in a row; {count} left for the next run")
     return report
 
 
 def deliver_with_settings(
-    alerts: Iterable[Alert], settings: AlertSettings, ledger: AlertLedger | Path | str, **kwargs
+    alerts: Iterable[Alert], config: AlertsConfig, ledger: AlertLedger | Path | str, **kwargs
 ) -> DeliveryReport:
-    """`deliver` with channels, routes, recency and retry taken from AlertSettings."""
+    """`deliver` driven by the `alerts:` section of tokenomics.yaml, as validated (file paths absolute:
+    `settings_from_config`)."""
     return deliver(
         alerts,
-        [build_channel(c) for c in settings.channels],
+        [build_channel(c) for c in config.channels],
         ledger,
-        settings.routes,
-        recency_days=settings.recency_days,
-        retry=settings.retry,
-        max_total_attempts=settings.max_total_attempts,
+        config.routes,
+        recency_days=config.recency_days,
+        retry=RetryPolicy.of(config),
+        max_total_attempts=config.max_total_attempts,
+        circuit_breaker_failures=config.circuit_breaker_failures,
         **kwargs,
     )

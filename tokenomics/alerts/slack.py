@@ -7,11 +7,11 @@ import json
 from tokenomics.alerts.base import post, secret_from_env
 from tokenomics.alerts.model import Alert
 from tokenomics.alerts.render import slack_message
-from tokenomics.alerts.settings import SlackSettings
+from tokenomics.config import SlackChannelConfig
 
 
 class SlackChannel:
-    def __init__(self, settings: SlackSettings):
+    def __init__(self, settings: SlackChannelConfig):
         self.settings = settings
         self.name = settings.name
         self.min_severity = settings.min_severity

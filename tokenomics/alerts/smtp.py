@@ -5,19 +5,22 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid
 
 from tokenomics.alerts.base import DeliveryError, secret_from_env
 from tokenomics.alerts.model import Alert
 from tokenomics.alerts.render import html, plain_text, subject_line
-from tokenomics.alerts.settings import EmailSettings
+from tokenomics.config import EmailChannelConfig
 
 
-def email_message(alert: Alert, settings: EmailSettings) -> EmailMessage:
+def email_message(alert: Alert, settings: EmailChannelConfig) -> EmailMessage:
+    """One alert as a multipart message. `Date` is set here: RFC 5322 requires it, smtplib does not
+    add it, and spam filters score a message without it."""
     msg = EmailMessage()
     msg["Subject"] = subject_line(alert)
     msg["From"] = settings.from_addr
     msg["To"] = ", ".join(settings.to)
+    msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = make_msgid(domain="tokenomics.local")
     msg["X-Tokenomics-Alert-Key"] = alert.key
     msg.set_content(plain_text(alert))
@@ -26,7 +29,7 @@ def email_message(alert: Alert, settings: EmailSettings) -> EmailMessage:
 
 
 class EmailChannel:
-    def __init__(self, settings: EmailSettings):
+    def __init__(self, settings: EmailChannelConfig):
         self.settings = settings
         self.name = settings.name
         self.min_severity = settings.min_severity
