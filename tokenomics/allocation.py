@@ -32,6 +32,10 @@ import polars as pl
 
 from tokenomics.home import Home
 from tokenomics.lake import replace_partition
+from tokenomics.money import cents as _cents
+from tokenomics.money import from_cents as _from_cents
+from tokenomics.money import largest_remainder as money_largest_remainder
+from tokenomics.money import money as _money
 from tokenomics.schema import MONEY, TOKEN_COLUMNS, UNATTRIBUTED
 
 METHODS = ("proportional", "even", "weights", "unallocated")
@@ -242,47 +246,14 @@ def _weight_expr(weight_of: dict[str, Decimal]) -> pl.Expr:
 
 
 # --------------------------------------------------------------------------------------------
-# cents
-
-
-def _money(value) -> pl.Expr:
-    return pl.lit(Decimal(value), MONEY)
-
-
-def _cents(expr: pl.Expr) -> pl.Expr:
-    """Whole cents of a money expression, rounded half away from zero (how bills round)."""
-    scaled = expr.cast(MONEY) * 100
-    return (scaled.abs() + _money("0.5")).floor().cast(pl.Int64) * pl.when(scaled < 0).then(-1).otherwise(1)
-
-
-def _from_cents(cents: pl.Expr | str) -> pl.Expr:
-    cents = pl.col(cents) if isinstance(cents, str) else cents
-    return cents.cast(MONEY) / _money(100)
+# cents: the rule lives in tokenomics.money
 
 
 def largest_remainder(
     frame: pl.DataFrame, value: str, target: str, eligible: pl.Expr, out: str, group: list[str] = GROUP
 ) -> pl.DataFrame:
-    """Round `value` to whole cents (column `out`, Int64) so each group sums to its `target` cents exactly.
-
-    Every eligible line is floored; the cents still missing (k, possibly negative or more than the
-    number of lines) are handed out one by one in order of largest remainder, cycling if needed.
-    Frame order breaks ties, so the caller sorts first for a deterministic result.
-    """
-    scaled = pl.col(value).fill_null(Decimal(0)).cast(MONEY) * 100
-    floor = scaled.floor()
-    frame = frame.with_columns(
-        pl.when(eligible).then(floor.cast(pl.Int64)).otherwise(0).alias("_floor"),
-        pl.when(eligible).then(scaled - floor).otherwise(None).alias("_rem"),
-        eligible.alias("_eligible"),
-    )
-    k = pl.col(target) - pl.col("_floor").sum().over(group)
-    m = pl.col("_eligible").cast(pl.Int64).sum().over(group)
-    rank = pl.col("_rem").rank("ordinal", descending=True).over(group).cast(pl.Int64)
-    extra = pl.when(m > 0).then(k // m + (rank <= k % m).cast(pl.Int64)).otherwise(0)
-    return frame.with_columns(
-        (pl.col("_floor") + pl.when(pl.col("_eligible")).then(extra).otherwise(0)).alias(out)
-    ).drop("_floor", "_rem", "_eligible")
+    """`money.largest_remainder` grouped by (day, provider) unless told otherwise."""
+    return money_largest_remainder(frame, value, target, eligible, out, group)
 
 
 # --------------------------------------------------------------------------------------------

@@ -24,9 +24,9 @@ from tokenomics.home import Home
 from tokenomics.lake import replace_partition
 from tokenomics.schema import TOKEN_COLUMNS
 from tokenomics.marts import sql_frame
+from tokenomics.money import CENTS, to_cents
 
 MART = "chargeback_monthly"
-CENTS = pl.Decimal(38, 2)
 
 METHOD_TEXT = {
     "proportional": "in proportion to each team's direct cost on that provider and day",
@@ -230,7 +230,7 @@ def _statement_csv(lines: pl.DataFrame, month: str, team: str) -> pl.DataFrame:
 
 
 def _usd(value) -> str:
-    value = Decimal(value or 0)
+    value = to_cents(Decimal(value or 0))  # the money rule, not format()'s half-even
     return f"{value:,.2f}" if value >= 0 else f"-{-value:,.2f}"
 
 
