@@ -2,13 +2,14 @@
 -- Parameters: $allocation (Parquet glob of lake/marts/allocation_daily/*/*.parquet, any number of days).
 -- allocation_daily is written by tokenomics/allocation.py (allocate(): the method is configuration, and the
 -- cents are made exact with a largest-remainder step), one row per day, provider, team, feature and model.
+-- month is a DATE, the first day of the month (BI tools filter and sort it as a date).
 -- Every amount is whole cents, so a month's team totals add up to the month's bills exactly.
 -- reconciled_cost_usd: the part of the total on provider-days that have a bill (allocated to that bill);
 -- unbilled_cost_usd: gateway estimates for provider-days without any bill (not reconciled, e.g. bill late);
 -- reconciled_share = |reconciled| / (|reconciled| + |unbilled|) (absolute values: credits can be negative).
 -- The 'unallocated' team row is the residual kept on its own line (allocation method 'unallocated').
 SELECT
-    strftime(day, '%Y-%m')                                                       AS month,
+    date_trunc('month', day)::DATE                                               AS month,
     team,
     sum(direct_cost_usd)::DECIMAL(38, 12)                                        AS direct_cost_usd,
     sum(allocated_cost_usd)::DECIMAL(38, 12)                                     AS allocated_cost_usd,

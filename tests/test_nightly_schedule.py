@@ -47,7 +47,7 @@ def _money(home: Home) -> dict[str, Decimal]:
         ).item(),
         "allocation_daily": allocation.filter(pl.col("provider") == "openai")["total_cost_usd"].sum(),
         "chargeback_monthly": _warehouse(
-            home, "SELECT sum(total_cost_usd) FROM chargeback_monthly WHERE month = '2026-03'"
+            home, "SELECT sum(total_cost_usd) FROM chargeback_monthly WHERE month = DATE '2026-03-01'"
         ).item(),
     }
 

@@ -59,7 +59,7 @@ def as_spec(budget) -> BudgetSpec:
 
 
 STATUS_SCHEMA = {
-    "month": pl.String,
+    "month": pl.Date,  # first day of the month: BI tools filter and sort it as a date
     "as_of": pl.Date,
     "team": pl.String,
     "feature": pl.String,
@@ -132,7 +132,7 @@ def _status_row(spec: BudgetSpec, daily: dict[date, Decimal], as_of: date, first
     crossed = [t for t in spec.thresholds if pct >= t]
     status = "over" if pct >= 100 else "forecast_over" if forecast_pct >= 100 else "ok"
     return {
-        "month": as_of.strftime("%Y-%m"),
+        "month": as_of.replace(day=1),
         "as_of": as_of,
         "team": spec.team,
         "feature": spec.feature,
@@ -244,7 +244,9 @@ def _event_columns(prefix: str, threshold: pl.Expr) -> list[pl.Expr]:
     usd = {
         c: pl.col(c).cast(pl.Decimal(38, 2)).cast(pl.String) for c in ("mtd_spend_usd", "budget_usd", "forecast_usd")
     }
-    month, as_of = pl.col("month"), pl.col("as_of").cast(pl.String)
+    # events keep the YYYY-MM text: it is part of every dedup key already delivered (a DATE month in
+    # budget_status, or a YYYY-MM string in a partition written before it became one, both read alike)
+    month, as_of = pl.col("month").cast(pl.String).str.slice(0, 7).alias("month"), pl.col("as_of").cast(pl.String)
     if prefix == "budget":
         kind, severity = pl.lit("budget_threshold"), (
             pl.when(threshold >= 100).then(pl.lit("critical"))

@@ -3,7 +3,9 @@
 DuckDB allows one writer per file and a BI tool holding warehouse.duckdb open blocks any writer, so
 the pipeline never writes the published file in place: it builds `warehouse.duckdb.<id>.building`
 beside it and `os.replace`s it over the old one. Readers that hold the old file keep a consistent
-snapshot; new connections see the new tables.
+snapshot; new connections see the new tables. Every table and column carries its comment from
+tokenomics/tables.yaml, and flat views (incident_root_causes, budget_thresholds, ...) serve BI tools
+that cannot read lists or structs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from tokenomics.home import Home
+from tokenomics.tables import document_warehouse
 
 QUARANTINE_GLOB = "quarantine/*/*/*.parquet"
 
@@ -53,6 +56,7 @@ def publish(home: Home, marts: list[str], extra_tables: dict[str, str] | None = 
                 [qglob],
             )
             counts["quarantine"] = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+        document_warehouse(con)  # comments from tokenomics/tables.yaml, flat views for BI tools
         con.execute("CHECKPOINT")
         con.close()
         os.replace(building, home.warehouse)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from tokenomics.schema import TOKEN_COLUMNS, UNATTRIBUTED
+from tokenomics.tables import grain
 
 _F64 = pl.Float64
 
@@ -102,8 +103,8 @@ _EXPRS: dict[str, pl.Expr] = {
 DERIVED: dict[str, Derived] = {
     "duplicate_event_key": _duplicated_key("source", "event_id"),
     "duplicate_line_key": _duplicated_key("source", "line_id"),
-    "duplicate_usage_daily_grain": _duplicated_key("day", "team", "feature", "provider", "model", "model_id"),
-    "duplicate_billing_daily_grain": _duplicated_key("day", "provider", "billing_currency"),
+    "duplicate_usage_daily_grain": _duplicated_key(*grain("usage_daily")),  # declared in tokenomics/tables.yaml
+    "duplicate_billing_daily_grain": _duplicated_key(*grain("billing_daily")),
     "unattributed_spend_share": _expr(
         _share_of_day(pl.when(pl.col("team") == UNATTRIBUTED).then(_COST), _COST), whole_day=True
     ),

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import polars as pl
 
 from tokenomics.quality.derived import gateway_vs_billing
+from tokenomics.tables import grain
 from tokenomics.schema import BILLING_LINES, KNOWN_PROVIDERS, MONEY, PROVIDER_USAGE, TOKEN_COLUMNS, USAGE_EVENTS
 
 Severity = Literal["ERROR", "WARN"]
@@ -276,9 +277,7 @@ PROVIDER_USAGE_SUITE = [
 USAGE_DAILY_SUITE = [
     *_columns("usage_daily"),
     *_not_null("usage_daily", "day", "team", "feature", "provider", "model"),
-    _unique(
-        "usage_daily", "grain_unique", "duplicate_usage_daily_grain", "day, team, feature, provider, model, model_id"
-    ),
+    _unique("usage_daily", "grain_unique", "duplicate_usage_daily_grain", ", ".join(grain("usage_daily"))),
     *_token_invariants("usage_daily"),
     *_non_negative("usage_daily", "errors", "unpriced_requests"),
     _subset_within_total("usage_daily", "errors_within_requests", "errors_excess_requests", "errors", "requests"),
@@ -300,7 +299,7 @@ USAGE_DAILY_SUITE = [
 BILLING_DAILY_SUITE = [
     *_columns("billing_daily"),
     *_not_null("billing_daily", "day", "provider", "billed_cost", "billing_currency"),
-    _unique("billing_daily", "grain_unique", "duplicate_billing_daily_grain", "day, provider, billing_currency"),
+    _unique("billing_daily", "grain_unique", "duplicate_billing_daily_grain", ", ".join(grain("billing_daily"))),
     _in_set("billing_daily", "provider", KNOWN_PROVIDERS, "canonical providers"),
     _in_set("billing_daily", "billing_currency", ISO_CURRENCIES, "known ISO 4217 currencies"),
 ]
