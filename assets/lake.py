@@ -6,6 +6,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from assets.connectors import BILLING_CONNECTORS, GATEWAY_CONNECTORS
 from assets.metadata import file_counts_table, markdown_table
 from assets.partitions import daily_asset
 from assets.resources import TokenomicsHome
@@ -57,6 +58,7 @@ def _summary(context, reports: list[DayIngest], table: str, superseded: list) ->
 @daily_asset(
     group_name="lake",
     kinds={"polars", "parquet"},
+    deps=GATEWAY_CONNECTORS,
     description=(
         "Canonical request-level usage from gateway logs (LiteLLM, OpenTelemetry, ...): one row per "
         "LLM request, attributed to team/feature and priced from the pinned catalog plus overrides. "
@@ -102,6 +104,7 @@ def _billing_asset(table: str, description: str):
         name=table,
         group_name="lake",
         kinds={"polars", "parquet"},
+        deps=BILLING_CONNECTORS[table],
         description=description,
     )
     def _asset(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:

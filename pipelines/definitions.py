@@ -3,14 +3,14 @@
 
 import dagster as dg
 
-from assets import checks, finance, insights, lake, marts, publish, report
+from assets import checks, connectors, finance, insights, lake, marts, publish, report
 from assets.resources import TokenomicsHome
 from pipelines.jobs import daily_job
 from pipelines.schedules import nightly
 from pipelines.sensors import pipeline_failure_alerts
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([lake, marts, finance, insights, publish, report]),
+    assets=dg.load_assets_from_modules([connectors, lake, marts, finance, insights, publish, report]),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[daily_job],
     schedules=[nightly],

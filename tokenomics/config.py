@@ -429,6 +429,76 @@ class TcoConfig(_Section):
 # the whole file
 
 
+# --------------------------------------------------------------------------------------------
+# connectors
+
+
+class _AdminApiConnector(_Section):
+    """A provider admin API: the key comes from the environment variable named here, never the file."""
+
+    admin_key_env: EnvVarName
+    base_url: str | None = None
+    """API root (`https://api.openai.com`, with or without /v1); absent: the provider's public API."""
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    retry_attempts: int = Field(default=6, ge=1, le=50)
+    """Attempts per request on 429/5xx and transport errors."""
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    """First wait when the server sends no Retry-After, doubled each attempt (with jitter)."""
+    retry_budget_seconds: float = Field(default=300.0, ge=0)
+    """Total waiting allowed per pull; a Retry-After beyond what is left fails the pull at once."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.match(r"^https?://[^/@\s]+(/\S*)?$", url):
+            raise ValueError(f"'{url}' is not an http(s) URL without credentials (e.g. https://api.openai.com)")
+        return url
+
+
+OpenAIUsageKind = Literal[
+    "completions", "embeddings", "moderations", "images", "audio_speeches", "audio_transcriptions",
+    "vector_stores", "code_interpreter_sessions",
+]
+
+
+class OpenAIConnector(_AdminApiConnector):
+    """OpenAI `/v1/organization/usage/*` into openai_usage and `/v1/organization/costs` into openai_costs."""
+
+    usage: list[OpenAIUsageKind] = Field(
+        default_factory=lambda: ["completions", "embeddings", "images", "audio_speeches", "audio_transcriptions",
+                                 "vector_stores"]
+    )
+
+
+class AnthropicConnector(_AdminApiConnector):
+    """Anthropic usage_report/messages into anthropic_usage and cost_report into anthropic_cost."""
+
+
+class LitellmConnector(_Section):
+    """The LiteLLM proxy's PostgreSQL: one UTC day of "LiteLLM_SpendLogs", read in pages."""
+
+    dsn_env: EnvVarName
+    """Holds postgresql://user:password@host:port/db (the proxy's DATABASE_URL)."""
+    page_rows: int = Field(default=10_000, ge=1, le=1_000_000)
+    connect_timeout_seconds: int = Field(default=10, ge=1)
+
+
+class BucketExport(_Section):
+    """An export a cloud writes to object storage, read from `url` (s3://bucket/prefix)."""
+
+    source: Literal["aws_cur", "azure_cost", "gcp_billing", "focus"]
+    url: Annotated[str, StringConstraints(pattern=r"^s3://[^/@\s]+(/\S*)?$")]
+
+
+class ConnectorsConfig(_Section):
+    """Where the pipeline fetches its inputs; each connector is off unless configured here."""
+
+    litellm: LitellmConnector | None = None
+    openai: OpenAIConnector | None = None
+    anthropic: AnthropicConnector | None = None
+    buckets: list[BucketExport] = Field(default_factory=list)
+
+
 class Config(_Section):
     """Everything tokenomics.yaml can say; each section defaults when left out."""
 
@@ -443,6 +513,7 @@ class Config(_Section):
     anomalies: AnomaliesConfig = Field(default_factory=AnomaliesConfig)
     lake_url: str | None = None
     """s3://bucket/prefix holding lake, quarantine, landing and marts; $TOKENOMICS_LAKE_URL wins over it."""
+    connectors: ConnectorsConfig = Field(default_factory=ConnectorsConfig)
 
     @field_validator("sources")
     @classmethod
@@ -539,7 +610,7 @@ def _looks_secret(key: str) -> bool:
 def _refuse_secret_literals(node: Any, loc: tuple, where: str) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(key, str) and _looks_secret(key) and value is not None:
+            if isinstance(key, str) and _looks_secret(key) and value is not None and not _plain_location(loc, key):
                 raise ConfigError(
                     f"{where}: {_path(loc + (key,))}: secrets cannot be written in the config; "
                     f"put it in an environment variable and give its name: {_env_key(key)}: VAR_NAME"
@@ -549,6 +620,15 @@ def _refuse_secret_literals(node: Any, loc: tuple, where: str) -> None:
     elif isinstance(node, list):
         for i, item in enumerate(node):
             _refuse_secret_literals(item, loc + (i,), where)
+
+
+_PLAIN_LOCATIONS = {("lake_url",), ("connectors", "*", "base_url"), ("connectors", "buckets", "#", "url")}
+"""URL keys that name a place, not a secret (their models refuse URLs carrying credentials)."""
+
+
+def _plain_location(loc: tuple, key: str) -> bool:
+    shape = tuple("#" if isinstance(p, int) else p for p in loc + (key,))
+    return any(len(shape) == len(want) and all(w in ("*", s) for w, s in zip(want, shape)) for want in _PLAIN_LOCATIONS)
 
 
 def _env_key(key: str) -> str:
