@@ -72,6 +72,7 @@ def _friendly(fn):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tokenomics", message="tokenomics %(version)s")
 def main() -> None:
     """Tokenomics: where your LLM tokens and dollars go.
 
@@ -280,6 +281,36 @@ def print_summary(h: Home) -> None:
     console.print(f"warehouse: {h.warehouse}  (open read-only: duckdb -readonly {h.warehouse})")
     console.print(f"report:    {report_file}")
     console.print(f"dagster:   {h.dagster}  (make ui, or DAGSTER_HOME={h.dagster} dagster dev -w workspace.yaml)")
+
+
+@main.command()
+@_home_option
+@_friendly
+def summary(home):
+    """Reprint the summary of the published warehouse (what `demo` prints after a run)."""
+    h = Home.resolve(home)
+    if not h.warehouse.exists():
+        raise UserError(f"no warehouse at {h.warehouse}; run `tokenomics run --home {h.root}` first")
+    print_summary(h)
+
+
+@main.command("check-config")
+@click.argument("config_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@_home_option
+@_friendly
+def check_config(config_file, home):
+    """Validate tokenomics.yaml alone (default: <home>/tokenomics.yaml); an error names the key."""
+    from tokenomics.config import load_config
+
+    path = config_file or Home.resolve(home).root / "tokenomics.yaml"
+    if not path.is_file():
+        raise UserError(f"no such file: {path}")
+    config = load_config(path)
+    console.print(
+        f"[green]ok[/] {path}: {len(config.budgets)} budgets, {len(config.alerts.channels)} alert channels, "
+        f"{len(config.prices.overrides)} price overrides",
+        soft_wrap=True,
+    )
 
 
 @main.command()

@@ -40,7 +40,7 @@ EXTRAS = {
         SELECT team, coalesce(feature, '') AS feature, round(budget_usd, 2)::DOUBLE AS budget_usd,
                round(mtd_spend_usd, 2)::DOUBLE AS spent_usd, round(forecast_usd, 2)::DOUBLE AS forecast_usd,
                pct_used::DOUBLE AS pct_used, status
-        FROM budget_status WHERE strftime(month, '%Y-%m') = ? AND as_of = (SELECT max(as_of) FROM budget_status)
+        FROM budget_status WHERE left(CAST(month AS VARCHAR), 7) = ? AND as_of = (SELECT max(as_of) FROM budget_status)
         ORDER BY pct_used DESC""",
     "incidents": """
         SELECT day, team, severity, explanation FROM incidents
