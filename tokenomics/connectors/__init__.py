@@ -95,6 +95,7 @@ def pull(
         dsn = env_secret(settings.dsn_env, "connectors.litellm.dsn_env")
         with litellm_db.SpendLogDay(dsn, day, settings, log=log) as fetched:
             landed = land_gateway_day(home, "litellm", day, f"litellm_spendlogs_{day}.jsonl", fetched.chunks(), 0)
+            log(f"litellm {day}: {fetched.rows:,} spend logs in {fetched.pages} page(s)")
         return [dataclasses.replace(landed, rows=fetched.rows)]
     from tokenomics.connectors import buckets
 
