@@ -89,6 +89,41 @@ def test_unattributed_and_unpriced_are_visible_not_hidden(company):
     assert row["unattributed"] > 0
 
 
+UNPRICED_MODEL = "o9-mini"  # the generator's model newer than the pinned catalog (billed by OpenAI, logged at $0)
+
+
+def test_a_model_the_catalog_does_not_know_is_unpriced_not_free(company):
+    truth = pl.read_parquet(company.truth / "usage_daily.parquet").filter(
+        pl.col("via_gateway") & (pl.col("model") == UNPRICED_MODEL)
+    )
+    want = int(truth["requests"].sum())
+    assert want > 0  # the generator's truth has the unknown model
+    events = pl.read_parquet(company.lake / "usage_events" / "*" / "*.parquet").filter(pl.col("model") == UNPRICED_MODEL)
+    assert events.height == want
+    assert set(events["cost_source"]) == {"unpriced"}
+    assert events["cost_usd"].null_count() == want and events["model_id"].null_count() == want
+    assert (events["reported_cost_usd"].fill_null(0) == 0).all()  # LiteLLM logged 0: not trusted as a price
+
+    daily = _warehouse(
+        company,
+        f"SELECT sum(requests) AS requests, sum(unpriced_requests) AS unpriced, sum(cost_usd) AS cost "
+        f"FROM usage_daily WHERE model = '{UNPRICED_MODEL}'",
+    ).row(0, named=True)
+    assert daily["requests"] == want and daily["unpriced"] == want
+    assert not daily["cost"]  # no invented price: null (or 0 when summed), never a catalog price
+
+    recon = _warehouse(company, "SELECT * FROM reconciliation_daily WHERE provider = 'openai'").filter(
+        pl.col("gateway_models").fill_null("").str.contains(UNPRICED_MODEL)
+    )
+    per_day = truth.group_by("day").agg(pl.col("requests").sum()).sort("day")
+    assert recon.select("day", requests=pl.col("unpriced_requests")).sort("day").equals(per_day)
+    assert set(recon["likely_cause"]) == {"unpriced_model"}
+    assert (recon["unpriced_input_tokens"] > 0).all() and (recon["unpriced_usd"] > 0).all()
+    # valued at the bill's own prices, the unpriced tokens explain the gap: the bill is what they cost
+    off = recon.filter((pl.col("unpriced_usd") - pl.col("billed_cost_usd")).abs() > pl.col("billed_cost_usd") * Decimal("0.02"))
+    assert off.height == 0, off.select("day", "unpriced_usd", "billed_cost_usd", "gap_usd", "likely_cause")
+
+
 def test_billed_totals_per_day_and_provider_equal_truth_after_restatement(company):
     truth = pl.read_parquet(company.truth / "billing_daily.parquet").select(
         "day", "provider", pl.col("billed_cost_usd").alias("want")

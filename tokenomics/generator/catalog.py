@@ -11,6 +11,7 @@ from genai_prices import Usage, calc_price
 
 from tokenomics.generator.company import MODELS
 
+_MILLION = Decimal(1_000_000)
 _PROBE = 100_000  # below every tier threshold (gemini-2.5-pro changes price above 200k input tokens)
 
 BATCH_DISCOUNT = Decimal("0.5")
@@ -32,8 +33,11 @@ class UnitPrices:
 
 @lru_cache(maxsize=None)
 def unit_prices(model_key: str, day: date) -> UnitPrices:
-    """Per-token list prices of a model on a day, as genai-prices prices it."""
+    """Per-token list prices of a model on a day, as genai-prices prices it (as its provider bills it
+    when the catalog does not know the model)."""
     spec = MODELS[model_key]
+    if not spec.in_catalog:
+        return UnitPrices(*(Decimal(p) / _MILLION for p in spec.unlisted_prices))
     when = datetime.combine(day, time(12), tzinfo=timezone.utc)
 
     def probe(**usage: int) -> Decimal:

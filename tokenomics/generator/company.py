@@ -24,11 +24,19 @@ class Model:
     kind: str = "chat"  # chat or embedding
     model_group: str = ""  # LiteLLM public model name
     api_base: str = ""
+    unlisted_prices: tuple[str, str, str, str] | None = None
+    """A model the pinned price catalog does not know (newer than it): the USD per million tokens
+    (input, cache read, cache write, output) its provider bills. LiteLLM logs such requests at 0 spend,
+    and the pipeline must leave them unpriced (cost null), never price them at 0."""
+
+    @property
+    def in_catalog(self) -> bool:
+        return self.unlisted_prices is None
 
 
-def _openai(name: str, group: str = "") -> Model:
+def _openai(name: str, group: str = "", unlisted_prices: tuple[str, str, str, str] | None = None) -> Model:
     return Model(name, "openai", "openai", "openai", "openai", "openai", "openai",
-                 model_group=group or name, api_base="https://api.openai.com/v1")
+                 model_group=group or name, api_base="https://api.openai.com/v1", unlisted_prices=unlisted_prices)
 
 
 def _anthropic(name: str, group: str) -> Model:
@@ -51,6 +59,7 @@ MODELS: dict[str, Model] = {
     "gpt-4o-mini": _openai("gpt-4o-mini"),
     "gpt-4.1": _openai("gpt-4.1"),
     "o4-mini": _openai("o4-mini"),
+    "o9-mini": _openai("o9-mini", unlisted_prices=("1.10", "0.275", "1.10", "4.40")),  # fictional, newer than any catalog
     "text-embedding-3-small": Model(
         "text-embedding-3-small", "openai", "openai", "openai", "openai", "openai", "none",
         kind="embedding", model_group="embeddings", api_base="https://api.openai.com/v1",
@@ -260,6 +269,9 @@ STREAMS: tuple[Stream, ...] = (
     Stream("agents/agent-tools", "agents", "agent-tools", "claude-sonnet-4", "litellm", 3,
            P(tail=300, output=200, prefix=4000, turns=8, turn_growth=900, cache_hit=0.9, growth=0.04),
            key="agents-lab", tags=_tags(None, "agent-tools", "env:prod"), account="wrkspc_01AgentsLab"),
+    Stream("agents/agent-eval", "agents", "agent-eval", "o9-mini", "litellm", 0.3,
+           P(tail=1200, output=200, prefix=2000, cache_hit=0.5, reasoning=2.0), key="agents-lab",
+           tags=_tags(None, "agent-eval", "env:prod"), account="proj_AgentsLab05"),  # unpriced: see Model.unlisted_prices
     # genuinely unattributable: no team hint anywhere
     Stream("unknown/ci-smoke", "platform", "ci-smoke", "gpt-4o-mini", "litellm", 0.8,
            P(tail=50, output=5, diurnal="flat", weekend=0.1, error_rate=0.02), key="ci-smoke-tests",

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from tokenomics.generator.anomalies import Effects
-from tokenomics.generator.catalog import BATCH_DISCOUNT, unit_prices
+from tokenomics.generator.catalog import BATCH_DISCOUNT, UnitPrices, unit_prices
 from tokenomics.generator.company import DIURNAL, KEYS, STREAMS, Stream
 from tokenomics.generator.config_file import attribute
 from tokenomics.generator.ids import unique_hex
@@ -25,6 +25,7 @@ MAX_INPUT = 150_000  # stay below long-context price tiers
 CACHE_STYLES = {"none": 0, "openai": 1, "anthropic": 2, "implicit": 3}
 MIN_CACHEABLE = 1024  # OpenAI and Gemini only cache prompts of at least this many tokens
 END_USERS = 50_000
+_NO_PRICE = UnitPrices(*(0,) * 4)
 
 
 def _hour_probs(name: str) -> np.ndarray:
@@ -213,8 +214,9 @@ def simulate_day(day: date, day_index: int, counts: np.ndarray, fx: Effects, rng
 
 
 def _catalog_cost(day: date, stream: np.ndarray, tokens: dict[str, np.ndarray], batch: np.ndarray) -> np.ndarray:
-    """List-price cost per request (float USD, as LiteLLM logs it); batch requests at half price."""
-    prices = [unit_prices(s.model, day) for s in STREAMS]
+    """List-price cost per request (float USD, as LiteLLM logs it); batch requests at half price.
+    A model LiteLLM's price map does not know is logged at 0 spend."""
+    prices = [unit_prices(s.model, day) if s.spec.in_catalog else _NO_PRICE for s in STREAMS]
 
     def per_token(kind: str) -> np.ndarray:
         return np.array([float(getattr(p, kind)) for p in prices])[stream]

@@ -26,6 +26,7 @@ SNAPSHOTS = {
     "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
     "gpt-4.1": "gpt-4.1-2025-04-14",
     "o4-mini": "o4-mini-2025-04-16",
+    "o9-mini": "o9-mini-2026-01-20",
     "text-embedding-3-small": "text-embedding-3-small",
 }
 TOKEN_CLASS = {"input": "input", "cache_read": "cached input", "cache_write": "cache write", "output": "output"}
