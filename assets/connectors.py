@@ -74,3 +74,47 @@ BILLING_CONNECTORS = {
     "provider_usage": ["landing_openai", "landing_anthropic"],
 }
 """What each lake asset reads from landing, by asset key (assets/lake.py depends on these)."""
+
+
+@dg.sensor(
+    name="bucket_exports",
+    target=dg.AssetSelection.assets("landing_buckets").downstream(),
+    minimum_interval_seconds=900,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Lists the s3:// prefixes under connectors.buckets; a new or restated delivery (a CUR manifest, "
+        "or an object's size/time) requests landing_buckets and everything downstream for the days it covers."
+    ),
+)
+def bucket_exports(context: dg.SensorEvaluationContext, tokenomics: TokenomicsHome):
+    import hashlib
+    import json
+
+    from assets.partitions import daily_partitions
+    from tokenomics.connectors import buckets
+
+    exports = tokenomics.config().connectors.buckets
+    if not exports:
+        return dg.SkipReason("no connectors.buckets configured")
+    seen = json.loads(context.cursor or "{}")
+    now, days = {}, set()
+    first = daily_partitions.start.date()
+    last = daily_partitions.get_last_partition_window().start.date()
+    for export in exports:
+        store = buckets.connect(export.url)
+        for delivery in buckets.list_deliveries(store, export.source):
+            key = f"{export.url}|{delivery.export}"
+            now[key] = delivery.version
+            if seen.get(key) != delivery.version:
+                days.update(d for d in buckets.days_covered(store, delivery) if first <= d <= last)
+                context.log.info(f"{export.source}: delivery {delivery.export} ({delivery.stamp}) is new or restated")
+    digest = hashlib.sha256(json.dumps(now, sort_keys=True).encode()).hexdigest()[:12]
+    context.update_cursor(json.dumps(now, sort_keys=True))
+    if not days:
+        return dg.SkipReason("no new or restated deliveries")
+    # one single-run backfill over the covered range (a CUR month is re-delivered several times a day)
+    start, end = str(min(days)), str(max(days))
+    return dg.RunRequest(
+        run_key=f"bucket-exports-{start}-{end}-{digest}",
+        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+    )

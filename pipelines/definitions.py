@@ -14,6 +14,6 @@ defs = dg.Definitions(
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[daily_job],
     schedules=[nightly],
-    sensors=[pipeline_failure_alerts],
+    sensors=[connectors.bucket_exports, pipeline_failure_alerts],
     resources={"tokenomics": TokenomicsHome()},
 )
