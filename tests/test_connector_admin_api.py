@@ -238,3 +238,21 @@ def test_connector_assets_feed_the_lake_and_leak_no_key(home, api):
     events = [str(e) for e in instance.all_logs(result.run_id)]  # log lines and materialization metadata
     assert any("landing_openai" in e and "openai_costs_2026-03-05.jsonl" in e for e in events)
     assert not any(OPENAI_KEY in e or ANTHROPIC_KEY in e for e in events)
+
+
+def test_cli_pull_prints_the_conservation_report(home, api):
+    from click.testing import CliRunner
+
+    from tokenomics.cli import main
+
+    _serve_costs(api)
+    result = CliRunner().invoke(main, ["pull", "openai_costs", "--day", str(DAY), "--home", str(home.root)])
+    assert result.exit_code == 0, result.output
+    assert "landed landing/openai_costs/2026-03-05/openai_costs_2026-03-05.jsonl (new, 2 rows fetched)" in result.output
+    assert "openai_costs_2026-03-05.jsonl (openai_costs): read 2, kept 2, quarantined 0, deduplicated 0, skipped 0" \
+        in result.output
+    assert OPENAI_KEY not in result.output
+
+    api.serve(COSTS, [Reply(401, "expired")])
+    failed = CliRunner().invoke(main, ["pull", "openai_costs", "--day", str(DAY), "--home", str(home.root)])
+    assert failed.exit_code == 1 and "OAI_ADMIN" in failed.output and OPENAI_KEY not in failed.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -179,6 +180,48 @@ def ingest(files, source, out):
         err.print(f"[bold red]error:[/] {line}")
     written = ", ".join(f"{t}.parquet ({n:,})" for t, n in report.rows.items())
     console.print(f"wrote {out}/: {written or 'no rows'}; quarantine.parquet ({report.quarantined:,})")
+    sys.exit(1 if errors else 0)
+
+
+@main.command()
+@click.argument("source")
+@click.option("--day", required=True, help="UTC day to fetch (YYYY-MM-DD).")
+@_home_option
+@_friendly
+def pull(source, day, home):
+    """Fetch one connector's UTC day into landing (SOURCE: litellm, openai_usage, ..., or openai, anthropic, buckets)."""
+    from tokenomics.config import load_config
+    from tokenomics.connectors import ConnectorError, pull as pull_day
+    from tokenomics.ingest import ingest_files
+    from tokenomics.privacy import pseudonymization_key, resolve_hmac_key
+
+    h = Home.resolve(home)
+    the_day = _parse_day(day, "--day")
+    started = time.monotonic()
+    with err.status(f"pulling {source} for {the_day} ...") as status:
+        def progress(message: str) -> None:
+            status.update(f"{message} ({time.monotonic() - started:.0f}s)")
+
+        try:
+            landed = pull_day(h, load_config(h.config_file), source, the_day, log=progress)
+        except ConnectorError as exc:
+            raise UserError(str(exc)) from None
+    errors: list[str] = []
+    for item in landed:
+        console.print(f"landed {item.path.relative_to(h.root)} ({item.status}, {item.rows:,} rows fetched)", soft_wrap=True)
+        # the same conservation report as `ingest`, on exactly the file that landed
+        with tempfile.TemporaryDirectory(prefix=".pull-report-", dir=h.root) as out, \
+                pseudonymization_key(lambda: resolve_hmac_key(h.root)):
+            report = ingest_files([item.path], item.source, Path(out), errors=errors)
+        for c in report.files:
+            console.print(
+                f"{Path(c.file).name} ({c.source}): read {c.read:,}, kept {c.kept:,}, quarantined {c.quarantined:,}, "
+                f"deduplicated {c.deduplicated:,}, skipped {c.skipped:,}",
+                soft_wrap=True,
+            )
+    for line in errors:
+        err.print(f"[bold red]error:[/] {line}")
+    console.print(f"pulled {source} for {the_day}: {len(landed)} file(s) in {time.monotonic() - started:.1f}s")
     sys.exit(1 if errors else 0)
 
 
