@@ -22,7 +22,8 @@ DETECT_DAYS, AFTER_DAYS = 2, 2
 
 def _scopes(incident: dict) -> list[tuple]:
     scope = incident.get("scope") or [{"feature": incident.get("feature"), "model": incident.get("model")}]
-    return [(incident["team"], s["feature"], s["model"]) for s in scope]
+    # a shared-cause incident (team '(shared)', e.g. a provider outage) names each team in its scope
+    return [(s.get("team") or incident["team"], s["feature"], s["model"]) for s in scope]
 
 
 def _series_under(usage: pl.DataFrame, team, feature, model) -> pl.DataFrame:

@@ -6,11 +6,19 @@ the same team whose days touch (within `join_gap_days`) form one incident. Its h
 episode (cost, else tokens); ratio episodes become evidence ("input tokens per request 3.8x"); a
 new series in the same team becomes "new model gpt-5". The incident id is the id of its earliest
 episode, so reruns of the same days give the same id and alert dedup holds.
+
+One cause, one incident: a provider outage hits every team on that provider the same day, each
+team's traffic drops or its error rate jumps. Such simultaneous team incidents that share a
+provider are merged (`_merge_shared_causes`) into one incident of team '(shared)' whose root cause
+names the provider and lists, per team, what moved (error rate, traffic). Only the availability
+signature merges (money or traffic down, error or retry rate up): two teams' cost spikes on the same
+day are two causes (a prompt change, a model switch) and stay two incidents.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import polars as pl
 
@@ -60,8 +68,14 @@ INCIDENT_SCHEMA = {
         )
     ),
     "episode_ids": pl.List(pl.String),
-    "scope": pl.List(pl.Struct({"feature": pl.String, "model": pl.String})),
+    "scope": pl.List(pl.Struct({"team": pl.String, "feature": pl.String, "model": pl.String})),
+    "provider": pl.String,
+    "teams": pl.List(pl.Struct({"team": pl.String, "impact": pl.Float64, "explanation": pl.String})),
 }
+
+SHARED_TEAM = "(shared)"
+"""The team of an incident whose cause is shared by several teams (a provider outage)."""
+AVAILABILITY_RATES = ("error_rate", "retry_rate")
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,7 @@ class IncidentParams:
     subject_share: float = 0.7  # a feature carrying this share of the impact becomes the subject
     join_gap_days: int = 1  # episodes of one team this close together are one incident
     root_cause_rows: int = 5
+    shared_cause_min_teams: int = 2  # teams hit on one provider the same day before they are one incident
 
 
 def summarize_episodes(detections: pl.DataFrame) -> pl.DataFrame:
@@ -123,7 +138,83 @@ def build_incidents(
             rows.append(_describe(group, usage, params, labels, money, paging))
     if not rows:
         return pl.DataFrame(schema=INCIDENT_SCHEMA)
+    rows = _merge_shared_causes(rows, usage, params)
     return pl.DataFrame(rows, schema=INCIDENT_SCHEMA).sort("day", "team")
+
+
+def _merge_shared_causes(rows: list[dict], usage: pl.DataFrame, params: IncidentParams) -> list[dict]:
+    """Team incidents that start the same day on one provider with the availability signature become one."""
+    for row in rows:
+        row["provider"] = _incident_provider(row, usage)
+        row["teams"] = [{"team": row["team"], "impact": row["impact"], "explanation": row["explanation"]}]
+    buckets: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if row["provider"] is not None and _availability_signature(row):
+            buckets.setdefault((row["day"], row["provider"]), []).append(row)
+    merged_ids: set[str] = set()
+    merged = []
+    for (day, provider), members in buckets.items():
+        if len({m["team"] for m in members}) < params.shared_cause_min_teams:
+            continue
+        merged.append(_shared_incident(day, provider, members))
+        merged_ids |= {m["incident_id"] for m in members}
+    return [r for r in rows if r["incident_id"] not in merged_ids] + merged
+
+
+def _availability_signature(row: dict) -> bool:
+    """Less traffic or money, or more errors/retries: what an outage does, not what a team's change does."""
+    if row["kind"] == NEW_SERIES:
+        return False
+    if row["metric"] in AVAILABILITY_RATES:
+        return True
+    return row["unit"] in ("$", "tokens", "requests") and (row["impact"] or 0.0) < 0
+
+
+def _incident_provider(row: dict, usage: pl.DataFrame) -> str | None:
+    """The provider the incident happened on: the one of the root-cause model carrying the largest
+    impact, else the one all its scope models share, else the one carrying most of the team's requests
+    in the week before. None when usage has no provider column or nothing decides."""
+    if "provider" not in usage.columns:
+        return None
+    since = row["day"] - timedelta(days=7)
+    recent = usage.filter((pl.col("day") >= since) & (pl.col("day") <= row["day"]) & (pl.col("team") == row["team"]))
+    by_model = dict(recent.group_by("model").agg(pl.col("provider").mode().first()).iter_rows())
+    causes = [r for r in row["root_cause"] if r["model"] in by_model]
+    if causes:
+        return by_model[max(causes, key=lambda r: abs(r["impact"] or 0.0))["model"]]
+    scoped = {by_model.get(s["model"]) for s in row["scope"] if s["model"]}
+    if len(scoped) == 1 and None not in scoped:
+        return scoped.pop()
+    if recent.is_empty() or "requests" not in recent.columns:
+        return None
+    share = recent.group_by("provider").agg(pl.col("requests").sum()).sort("requests", descending=True)
+    top, total = share.row(0), share["requests"].sum()
+    return top[0] if total and top[1] / total >= 0.5 else None
+
+
+def _shared_incident(day, provider: str, members: list[dict]) -> dict:
+    """One incident for several teams' simultaneous excursions on `provider`."""
+    members = sorted(members, key=lambda m: (m["team"], m["incident_id"]))
+    lead = min(members, key=lambda m: (m["unit"] != "$", -abs(m["impact"] or 0.0)))
+    teams = [{"team": m["team"], "impact": m["impact"], "explanation": m["explanation"]} for m in members]
+    per_team = "; ".join(m["explanation"] for m in members)
+    severities = [m["severity"] for m in members]
+    return {
+        **lead,
+        "incident_id": min(m["incident_id"] for m in members),
+        "last_day": max(m["last_day"] for m in members),
+        "team": SHARED_TEAM,
+        "feature": None,
+        "model": None,
+        "severity": max(severities, key=SEVERITIES.index),
+        "impact": sum((m["impact"] or 0.0) for m in members if m["unit"] == lead["unit"]),
+        "explanation": f"{provider}: {len(members)} teams moved together on {day} (likely a provider outage "
+        f"or degradation, not a team's change); {per_team}",
+        "episode_ids": [e for m in members for e in m["episode_ids"]],
+        "scope": [s for m in members for s in m["scope"]],
+        "provider": provider,
+        "teams": teams,
+    }
 
 
 def _group(episodes: pl.DataFrame, gap: int) -> list[list[dict]]:
@@ -204,8 +295,8 @@ def _describe(
         "explanation": text,
         "root_cause": root_cause,
         "episode_ids": [e["episode_id"] for e in group],
-        "scope": [{"feature": e["feature"], "model": e["model"]} for e in group]
-        + [{"feature": subject.feature, "model": subject.model}],
+        "scope": [{"team": e["team"], "feature": e["feature"], "model": e["model"]} for e in group]
+        + [{"team": team, "feature": subject.feature, "model": subject.model}],
     }
 
 
