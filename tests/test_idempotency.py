@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
+import yaml
 
 from pipelines.runner import run_days
 from tokenomics.generator import generate
@@ -18,15 +19,32 @@ from tokenomics.home import Home
 DAY = date(2026, 4, 7)
 
 
-def _snapshot(home: Home) -> dict[str, pl.DataFrame]:
+WHEN_CHECKED = {"data_quality": "checked_at"}
+"""The one column a rerun may change: when the check ran (every result itself must be equal)."""
+
+
+def _published(home: Home) -> dict[str, pl.DataFrame]:
+    """Every table of the published warehouse, in a stable order."""
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
-        published = {t: con.sql(f"SELECT * FROM {t} ORDER BY ALL").pl() for t in ("usage_daily",)}
+        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
+        return {
+            t: con.sql(f'SELECT * {f"EXCLUDE ({WHEN_CHECKED[t]})" if t in WHEN_CHECKED else ""} FROM "{t}" ORDER BY ALL').pl()
+            for t in tables
+        }
     finally:
         con.close()
+
+
+def _snapshot(home: Home) -> dict[str, pl.DataFrame]:
+    published = _published(home)
     events = pl.read_parquet(home.table_day("usage_events", DAY) / "*.parquet")
     published["usage_events"] = events.drop("source_file").sort("source", "event_id")
     return published
+
+
+def _alert_files(home: Home) -> dict[str, str]:
+    return {str(p.relative_to(home.root)): p.read_text() for p in sorted(home.alerts.rglob("*.jsonl"))}
 
 
 def _run(home: Home):
@@ -42,13 +60,28 @@ def one_day(tmp_path):
     return home
 
 
+def _page_on_this_day(home: Home) -> None:
+    """Alerts that really go out: a budget the day overruns, and no backfill silence for an old day."""
+    config = yaml.safe_load(home.config_file.read_text())
+    config["alerts"]["recency_days"] = (date.today() - DAY).days + 30
+    config["budgets"] = [{"team": "search", "monthly_usd": "0.01"}]
+    home.config_file.write_text(yaml.safe_dump(config))
+
+
 def test_materializing_a_day_twice_gives_identical_tables(one_day):
+    _page_on_this_day(one_day)
     _run(one_day)
-    first = _snapshot(one_day)
+    first, first_alerts = _snapshot(one_day), _alert_files(one_day)
     _run(one_day)
-    second = _snapshot(one_day)
+    second, second_alerts = _snapshot(one_day), _alert_files(one_day)
+    assert set(first) == set(second)
+    assert {"usage_daily", "billing_daily", "reconciliation_daily", "chargeback_monthly", "budget_status", "anomalies",
+            "alerts", "data_quality", "savings_opportunities", "self_host_tco"} <= set(first)  # DESIGN section 5
+    assert all(first[t].height > 0 for t in ("usage_daily", "billing_daily", "reconciliation_daily", "data_quality"))
     for table in first:
-        assert first[table].equals(second[table]), table
+        assert first[table].equals(second[table]), (table, [c for c in first[table].columns if not first[table][c].equals(second[table][c])])
+    assert sum(len(text.splitlines()) for text in first_alerts.values()) > 0  # alerts really went out
+    assert first_alerts == second_alerts  # and the JSONL channel got none of them twice
     leftovers = [p for p in one_day.lake.rglob(".*") if p.name.startswith((".tmp", ".old"))]
     assert leftovers == []
 
