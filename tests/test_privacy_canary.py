@@ -7,7 +7,6 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import polars as pl
 import pytest
