@@ -144,3 +144,10 @@ def test_direction_up_ignores_drops():
     values[45] = 5.0
     out = rows(detect(frame(values), DetectorParams(direction="up")))[45]
     assert out["score"] < -4 and out["is_anomaly"] is False
+
+
+def test_a_burst_on_an_intermittent_series_is_flagged_and_its_ordinary_days_are_not():
+    series = pl.read_csv("tests/fixtures/detector/intermittent_burst.csv", try_parse_dates=True)
+    out = detect(series, DetectorParams(min_abs_impact=0))
+    flagged = out.filter(pl.col("is_anomaly"))
+    assert flagged["day"].to_list() == [date(2025, 2, 15)] and flagged["kind"].to_list() == ["spike"]
