@@ -5,8 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOME_DIR := $(if $(TOKENOMICS_HOME),$(TOKENOMICS_HOME),$(CURDIR)/data)
 EVENTS ?= 1000000
-
-SYSTEM_PACKAGES := postgresql
+UI_PORT ?= 3000
 
 .PHONY: install system-deps demo test ui bench validate clean
 
@@ -24,6 +23,7 @@ demo: $(STAMP)  ## generate a sample company, run every day through Dagster, pri
 system-deps:  ## Debian packages the tests start as real servers (installed only where missing, as root)
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (install them as root)"; exit 1; fi; \
 	  echo "installing Debian packages:$$missing"; \
@@ -33,9 +33,9 @@ system-deps:  ## Debian packages the tests start as real servers (installed only
 test: $(STAMP) system-deps  ## the whole pytest suite (starts PostgreSQL and an S3 API server on loopback)
 	$(BIN)/python -m pytest
 
-ui: $(STAMP)  ## the Dagster UI over the same home (http://127.0.0.1:3000)
+ui: $(STAMP)  ## the Dagster UI and daemon over the same home (http://127.0.0.1:$(UI_PORT))
 	$(BIN)/python -m pipelines.instance $(HOME_DIR)/dagster
-	DAGSTER_HOME=$(HOME_DIR)/dagster TOKENOMICS_HOME=$(HOME_DIR) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	DAGSTER_HOME=$(HOME_DIR)/dagster TOKENOMICS_HOME=$(HOME_DIR) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 validate: $(STAMP)  ## load the code location the way the UI does
 	$(BIN)/dagster definitions validate -w workspace.yaml

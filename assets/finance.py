@@ -8,7 +8,7 @@ import polars as pl
 from assets.lake import billing_lines, provider_usage, usage_events
 from assets.marts import usage_daily
 from assets.metadata import markdown_table
-from assets.partitions import daily_asset, history
+from assets.partitions import Refresh, daily_asset, step_days
 from assets.resources import TokenomicsHome
 from tokenomics.allocation import build_allocation_day
 from tokenomics.budgets import STATUS_SCHEMA
@@ -23,12 +23,8 @@ from tokenomics.tco import self_host_tco as compute_self_host_tco
 from tokenomics.windows import read_mart_window
 
 
-MONTH_DAYS = 31
-"""Month-to-date steps read up to 30 earlier days: in per-day backfills they wait for them."""
-
-
 def _days(context) -> list[date]:
-    return [date.fromisoformat(k) for k in context.partition_keys]
+    return step_days(context)
 
 
 def _months(days: list[date]) -> list[str]:
@@ -65,7 +61,8 @@ def reconciliation_daily(context: dg.AssetExecutionContext, tokenomics: Tokenomi
 
 
 @daily_asset(
-    deps=[usage_daily, history(billing_lines, MONTH_DAYS)],
+    deps=[usage_daily, billing_lines],
+    refresh=Refresh("billing_lines", mart=False, within_month=True),
     group_name="finance",
     kinds={"polars"},
     description=(
@@ -84,7 +81,7 @@ def allocation_daily(context: dg.AssetExecutionContext, tokenomics: TokenomicsHo
 
 
 @daily_asset(
-    deps=[history(allocation_daily, MONTH_DAYS)],
+    deps=[allocation_daily],
     serialized=True,
     group_name="finance",
     kinds={"duckdb", "sql"},
@@ -102,7 +99,7 @@ def chargeback_monthly(context: dg.AssetExecutionContext, tokenomics: Tokenomics
 
 
 @daily_asset(
-    deps=[history(allocation_daily, MONTH_DAYS)],
+    deps=[allocation_daily],
     serialized=True,
     group_name="finance",
     kinds={"parquet", "csv"},
@@ -134,7 +131,8 @@ def _month_allocation(home, month: str) -> pl.DataFrame:
 
 
 @daily_asset(
-    deps=[history(allocation_daily, MONTH_DAYS)],
+    deps=[allocation_daily],
+    refresh=Refresh("allocation_daily", within_month=True),
     group_name="finance",
     kinds={"polars"},
     description=(
@@ -166,7 +164,8 @@ SAVINGS_WINDOW_DAYS = 30
 
 
 @daily_asset(
-    deps=[history(usage_daily, SAVINGS_WINDOW_DAYS - 1)],
+    deps=[usage_daily],
+    refresh=Refresh("usage_daily", days_after=SAVINGS_WINDOW_DAYS - 1),
     group_name="finance",
     kinds={"polars"},
     description=(
@@ -188,7 +187,8 @@ def savings_opportunities(context: dg.AssetExecutionContext, tokenomics: Tokenom
 
 
 @daily_asset(
-    deps=[history(usage_daily, SAVINGS_WINDOW_DAYS - 1)],
+    deps=[usage_daily],
+    refresh=Refresh("usage_daily", days_after=SAVINGS_WINDOW_DAYS - 1),
     group_name="finance",
     kinds={"polars"},
     description=(

@@ -9,7 +9,7 @@ import polars as pl
 from assets.finance import budget_status
 from assets.marts import usage_daily
 from assets.metadata import markdown_table
-from assets.partitions import daily_asset, history
+from assets.partitions import Refresh, daily_asset, step_days
 from assets.resources import TokenomicsHome
 from tokenomics.alerts import Alert, AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
 from tokenomics.anomalies.metrics import default_metrics
@@ -40,7 +40,8 @@ def ledger_path(home):
 
 
 @daily_asset(
-    deps=[history(usage_daily, LOOKBACK_DAYS)],
+    deps=[usage_daily],
+    refresh=Refresh("usage_daily", days_after=LOOKBACK_DAYS),
     group_name="insights",
     kinds={"polars"},
     description=(
@@ -53,7 +54,7 @@ def ledger_path(home):
 )
 def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
     home, config = tokenomics.home, tokenomics.config()
-    days = [date.fromisoformat(k) for k in context.partition_keys]
+    days = step_days(context)
     window = read_mart_window(home, "usage_daily", days[0], days[-1], LOOKBACK_DAYS)
     found = find_usage_anomalies(window, metrics_from_config(config)) if window.height else None
     flagged = incidents = 0

@@ -1,7 +1,12 @@
 """The one partitioning of the project (UTC days), its backfill modes, and the wrapper every daily asset uses."""
 
+import calendar
+import contextlib
 import functools
 import os
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -19,7 +24,7 @@ def backfill_policy() -> dg.BackfillPolicy:
 
     `per_day` ($TOKENOMICS_BACKFILL=per_day): one run per day, so the instance's run coordinator runs
     several days at once (and a Kubernetes or Docker run launcher spreads them over machines). Steps that
-    read other days declare it (`history` below), so Dagster's backfill orders them after those days.
+    read earlier days recompute the later days present (`Refresh` below), so any order converges.
     """
     mode = os.environ.get(BACKFILL_MODE_ENV, "single_run")
     if mode == "per_day":
@@ -35,32 +40,75 @@ SHARED_OUTPUTS_POOL = "tokenomics_shared_outputs"
 """Dagster concurrency pool (limit 1) of the steps that rebuild shared outputs; see `serialized` below."""
 
 
-def history(asset, days: int) -> dg.AssetDep:
-    """A dependency on the `days` days before each partition too (a detector window, month-to-date)."""
-    return dg.AssetDep(asset, partition_mapping=dg.TimeWindowPartitionMapping(
-        start_offset=-days, end_offset=0, allow_nonexistent_upstream_partitions=True
-    ))
+@dataclass(frozen=True)
+class Refresh:
+    """Later days whose result reads this step's days (a detector's window, month-to-date billing).
+
+    A per-day backfill runs days in any order, several at once. A step that reads earlier days
+    therefore also recomputes the later days already present in its input (up to `days_after` later,
+    or to the end of the month): run one at a time (`serialized`), the last run to touch a day has seen
+    every earlier day, so the result equals one single-run backfill. Single-run mode computes the
+    run's days only, in order, as before.
+    """
+
+    reads: str
+    mart: bool = True
+    days_after: int = 0
+    within_month: bool = False
+
+    def days(self, home, days: list[date]) -> list[date]:
+        if os.environ.get(BACKFILL_MODE_ENV, "single_run") != "per_day":
+            return days
+        first = min(days)
+        if self.within_month:
+            last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        else:
+            last = first + timedelta(days=self.days_after)
+        folder = home.mart_day if self.mart else home.table_day
+        later = [first + timedelta(days=i) for i in range(1, (last - first).days + 1)]
+        present = [d for d in later if any(folder(self.reads, d).glob("*.parquet"))]
+        return sorted(set(days) | set(present))
 
 
-def daily_asset(*, serialized: bool = False, **kwargs):
+_step_days: ContextVar[list[date] | None] = ContextVar("tokenomics_step_days", default=None)
+
+
+def step_days(context) -> list[date]:
+    """The days this step computes: its partitions, plus the later days a `Refresh` rule adds."""
+    days = _step_days.get()
+    return days if days is not None else [date.fromisoformat(k) for k in context.partition_keys]
+
+
+def daily_asset(*, serialized: bool = False, refresh: Refresh | None = None, **kwargs):
     """@asset for a UTC-day partitioned asset: the project's partitioning, backfill mode and owner.
 
     The body runs inside `TokenomicsHome.synced` (an object-storage lake is pulled before and pushed
     after). `serialized=True` marks a step that rewrites something other days share (a month, the
-    alert ledger, the warehouse): it takes the home's lock and the Dagster pool, so concurrent day runs
-    rebuild it one at a time, each from everything finished before it.
+    alert ledger, the warehouse) or reads other days: it takes the home's lock and the Dagster pool, so
+    concurrent day runs rebuild it one at a time, each from everything finished before it. `refresh`
+    (see `Refresh`) makes a per-day run also recompute the later days that read its days.
     """
-    if serialized:
+    if serialized or refresh is not None:
         kwargs.setdefault("pool", SHARED_OUTPUTS_POOL)
 
     def decorate(compute):
         @functools.wraps(compute)
         def run_synced(context, tokenomics):
-            if not serialized:
-                with tokenomics.synced(context, context.partition_keys):
+            days = [date.fromisoformat(k) for k in context.partition_keys]
+            with contextlib.ExitStack() as stack:
+                if serialized or refresh is not None:
+                    stack.enter_context(tokenomics.serialized(SHARED_OUTPUTS_POOL))
+                if refresh is not None:
+                    tokenomics.pull(context, context.partition_keys)  # the input, to see which later days exist
+                    days = refresh.days(tokenomics.home, days)
+                    if len(days) > len(context.partition_keys):
+                        context.log.info(f"per-day mode: also recomputing {len(days) - len(context.partition_keys)} later day(s) that read these")
+                stack.enter_context(tokenomics.synced(context, [str(d) for d in days]))
+                token = _step_days.set(days)
+                try:
                     return compute(context, tokenomics)
-            with tokenomics.serialized(SHARED_OUTPUTS_POOL), tokenomics.synced(context, context.partition_keys):
-                return compute(context, tokenomics)
+                finally:
+                    _step_days.reset(token)
 
         return dg.asset(
             partitions_def=daily_partitions, backfill_policy=backfill_policy(), owners=OWNERS, **kwargs

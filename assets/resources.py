@@ -53,6 +53,13 @@ class TokenomicsHome(dg.ConfigurableResource):
         url = self.lake_url or os.environ.get(LAKE_URL_ENV) or self.config().lake_url
         return ObjectLake.from_url(url) if url else None
 
+    def pull(self, context, days: Iterable[str] | None = None) -> None:
+        """Bring the local copy up to date from the object-storage lake (no-op on a local lake)."""
+        lake = self.object_lake()
+        if lake is not None:
+            fetched = lake.pull(self.home.root, days)
+            context.log.info(f"object lake {lake.url}: pulled {fetched} object(s)")
+
     @contextlib.contextmanager
     def synced(self, context, days: Iterable[str] | None = None) -> Iterator[None]:
         """Pull what a step reads from the object-storage lake, push what it wrote (no-op on a local lake)."""

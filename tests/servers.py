@@ -36,11 +36,11 @@ def wait_for(check, timeout: float, what: str) -> None:
 
 def postgres_bin() -> Path | None:
     """Debian's postgresql package keeps its binaries under /usr/lib/postgresql/<version>/bin."""
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if versions:
+        return Path(versions[-1]).parent
     found = shutil.which("initdb")
-    if found:
-        return Path(found).parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(versions[-1]).parent if versions else None
+    return Path(found).parent if found else None
 
 
 @dataclass
@@ -57,13 +57,27 @@ class PostgresServer:
     def url(self) -> str:
         return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
 
-    def create_database(self, name: str) -> str:
-        """A fresh database on this server; returns its URL."""
+    def url_of(self, database: str) -> str:
+        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{database}"
+
+    def create_database_named(self, name: str) -> str:
+        """A fresh, empty database on this server; returns its name."""
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True) as con:
             con.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{name}"
+        return name
+
+    def create_database(self, name: str) -> str:
+        """A fresh, empty database on this server; returns its URL."""
+        return self.url_of(self.create_database_named(name))
+
+    def dagster_env(self, database: str) -> dict[str, str]:
+        """The variables deploy/dagster.yaml reads (the names of Dagster's Helm chart)."""
+        return {
+            "DAGSTER_PG_HOST": self.host, "DAGSTER_PG_PORT": str(self.port), "DAGSTER_PG_USERNAME": self.user,
+            "DAGSTER_PG_PASSWORD": self.password, "DAGSTER_PG_DB": database,
+        }
 
     def stop(self) -> None:
         self.process.terminate()
@@ -105,7 +119,13 @@ def start_postgres() -> PostgresServer:
     def ready() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"postgres exited: {(base / 'server.log').read_text()[-2000:]}")
-        return subprocess.run([str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)], capture_output=True).returncode == 0
+        import psycopg
+
+        try:
+            psycopg.connect(server.url, connect_timeout=2).close()
+            return True
+        except psycopg.OperationalError:
+            return False
 
     wait_for(ready, 60, "PostgreSQL")
     return server
