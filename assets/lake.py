@@ -72,7 +72,8 @@ def usage_events(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) 
     for key in context.partition_keys:
         day = date.fromisoformat(key)
         files, _ = _day_files(home, config, "usage_events", day, sources.GATEWAY_SOURCES, latest_wins=False)
-        report = write_day(home, day, files, ["usage_events"], enrich=enrich)
+        with tokenomics.pseudonymizing():
+            report = write_day(home, day, files, ["usage_events"], enrich=enrich)
         stats = usage_partition_stats(home.table_day("usage_events", day))
         reports.append(report)
         per_day.append({"day": key, **stats, "cost_usd": float(stats["cost_usd"]), "quarantined": report.quarantined})

@@ -5,15 +5,17 @@ import dagster as dg
 
 from assets import checks, connectors, finance, insights, lake, marts, publish, report
 from assets.resources import TokenomicsHome
+from assets.tables import with_column_schemas
+from pipelines.freshness import stale_table_alerts, with_freshness
 from pipelines.jobs import daily_job
 from pipelines.schedules import nightly
 from pipelines.sensors import pipeline_failure_alerts
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([connectors, lake, marts, finance, insights, publish, report]),
+    assets=with_column_schemas(with_freshness(dg.load_assets_from_modules([connectors, lake, marts, finance, insights, publish, report]))),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[daily_job],
     schedules=[nightly],
-    sensors=[connectors.bucket_exports, pipeline_failure_alerts],
+    sensors=[connectors.bucket_exports, pipeline_failure_alerts, stale_table_alerts],
     resources={"tokenomics": TokenomicsHome()},
 )
