@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
+import yaml
 
 from assets import lake
 from assets.resources import TokenomicsHome
@@ -202,6 +203,33 @@ def test_every_contract_table_is_published(company):
         "anomalies", "alerts", "data_quality", "savings_opportunities", "self_host_tco",
     }  # DESIGN section 5
     assert contract <= tables, contract - tables
+    days = [E2E_START + timedelta(days=i) for i in range(E2E_DAYS)]
+    truth_bill = pl.read_parquet(company.truth / "billing_daily.parquet")
+
+    recon = _warehouse(company, "SELECT DISTINCT day, provider FROM reconciliation_daily")
+    want_pairs = set(truth_bill.select("day", "provider").iter_rows())
+    assert want_pairs <= set(recon.iter_rows()), want_pairs - set(recon.iter_rows())
+
+    chargeback = _warehouse(company, "SELECT * FROM chargeback_monthly")
+    assert set(chargeback["month"]) == {date(2026, 3, 1)}
+    truth_teams = set(pl.read_parquet(company.truth / "usage_daily.parquet")["team"])
+    assert truth_teams <= set(chargeback["team"]) | {"unattributed"}, truth_teams - set(chargeback["team"])
+    cents = Decimal("0.01") * chargeback.height  # each team's total is rounded to the cent
+    assert abs(chargeback["total_cost_usd"].sum() - truth_bill["billed_cost_usd"].sum()) <= cents
+
+    budgets = yaml.safe_load(company.config_file.read_text())["budgets"]
+    status = _warehouse(company, "SELECT as_of, team, feature FROM budget_status")
+    assert status.height == len(budgets) * E2E_DAYS  # one row per configured budget and day
+    assert sorted(set(status["as_of"])) == days
+
+    quality = _warehouse(company, 'SELECT "table", count(DISTINCT day) AS days FROM data_quality GROUP BY ALL')
+    assert dict(quality.iter_rows()) == {
+        t: E2E_DAYS for t in ("usage_events", "billing_lines", "provider_usage", "usage_daily", "billing_daily",
+                              "gateway_vs_billing")
+    }
+    alerts = _warehouse(company, "SELECT alert_key, channel, status FROM alerts")
+    assert alerts.height > 0 and alerts.select("alert_key", "channel").is_unique().all()
+    assert set(alerts["status"]) == {"skipped_backfill"}  # a backfill of old days pages nobody
     savings = _warehouse(company, "SELECT * FROM savings_opportunities")
     assert savings.height > 0 and (savings["monthly_savings_usd"] > 0).all()
     verdicts = _warehouse(company, "SELECT verdict FROM self_host_tco")["verdict"]
