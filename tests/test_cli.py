@@ -46,8 +46,12 @@ def test_ingest_auto_writes_tables_and_one_line_per_file(tmp_path):
     events = pl.read_parquet(tmp_path / "out" / "usage_events.parquet")
     assert sorted(events["event_id"]) == ["good-1", "good-2"]
     assert pl.read_parquet(tmp_path / "out" / "quarantine.parquet").height == 4
-    assert pl.read_parquet(tmp_path / "out" / "billing_lines.parquet").height > 0
-    assert pl.read_parquet(tmp_path / "out" / "provider_usage.parquet").height > 0
+    billed = pl.read_parquet(tmp_path / "out" / "billing_lines.parquet")
+    assert billed.height == 8  # the costs page's eight results, the org-level line without a project too
+    assert billed["source_file"].str.ends_with("costs_page.json").all()
+    usage = pl.read_parquet(tmp_path / "out" / "provider_usage.parquet")
+    assert sorted(usage["is_batch"]) == [False, True]  # the usage report's two results: standard and batch
+    assert usage["output_tokens"].sum() == 1300
 
 
 def test_ingest_exit_status_is_nonzero_only_for_an_unreadable_file(tmp_path):
