@@ -7,8 +7,8 @@ project_id and line_item (`gpt-4o-2024-08-06, cached input`; batch lines as `bat
 Models are the dated snapshots OpenAI reports, not the aliases the gateways log.
 
 Restatement: on one day a first costs file (delivered the next day) lacks the batch lines and
-under-counts one line; a second file for the same day, delivered three days later (its name sorts
-after the first), carries every line with the final numbers. The latest delivery wins.
+under-counts one line; a second file for the same day, delivered three days later (a later
+`_delivered-` stamp), carries every line with the final numbers. The latest delivery wins.
 """
 
 from __future__ import annotations
