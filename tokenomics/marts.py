@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 from datetime import date
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import duckdb
@@ -13,12 +15,27 @@ import polars as pl
 from tokenomics.home import Home
 from tokenomics.lake import swap_in
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+def _sql_folder() -> Traversable:
+    """Where the SQL models are: package data when installed, the checkout's sql/ when run from source.
+
+    `sql/` at the top of the repository is the one source: setup.py maps it onto the data-only package
+    `tokenomics.sql`, so an installed wheel (or an editable install) reads the same files through
+    importlib.resources. A bare checkout on PYTHONPATH has no such package; it reads the folder itself.
+    """
+    try:
+        return resources.files("tokenomics.sql")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "sql"
+
+
+SQL_DIR = _sql_folder()
 
 
 def sql_text(name: str) -> str:
     """The text of sql/<name>.sql (one file per published table)."""
-    return (SQL_DIR / f"{name}.sql").read_text()
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
 def sql_frame(name: str, params: dict) -> pl.DataFrame:
