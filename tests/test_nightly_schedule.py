@@ -80,6 +80,7 @@ def previous_nights(tmp_path):
     return home
 
 
+@pytest.mark.slow
 def test_restatement_tick_rebuilds_billing_downstream_and_leaves_usage_alone(previous_nights):
     home = previous_nights
     _restate_openai_bill(home)
