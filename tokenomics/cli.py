@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 import tempfile
 import time
@@ -10,28 +11,86 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tokenomics.home import Home
+from tokenomics.run_progress import RunProgressView
 
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error line is never wrapped mid-path: terminals wrap it whole
 
 
 class UserError(click.ClickException):
     """A mistake the user can fix: printed as one line, no traceback."""
 
     def show(self, file=None) -> None:
-        err.print(f"[bold red]error:[/] {self.message}")
+        err.print(f"[bold red]error:[/] {escape(self.message)}", highlight=False)
 
 
-def _parse_day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UserError(f"{name} '{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31")
+class UsageLine(UserError):
+    """A bad option value (a date, a source name): one line naming the option, exit status 2 as click's."""
+
+    exit_code = 2
+
+
+class Day(click.DateTime):
+    """A UTC day option: YYYY-MM-DD, converted to a `date` (click's DateTime parses, we drop the time)."""
+
+    name = "date"
+
+    def __init__(self) -> None:
+        super().__init__(formats=["%Y-%m-%d"])
+
+    def get_metavar(self, param, ctx) -> str:
+        return "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx) -> date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        try:
+            return super().convert(value, param, ctx).date()
+        except click.BadParameter:
+            self.fail(f"'{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31", param, ctx)
+
+
+class SourceName(click.Choice):
+    """Source names as choices, listed on a wrong name; loaded on first use so `--help` stays fast."""
+
+    def __init__(self, names, extra: tuple[str, ...] = ()) -> None:
+        self._names, self._extra, self.case_sensitive = names, extra, True
+
+    @functools.cached_property
+    def choices(self) -> tuple[str, ...]:
+        return (*self._names(), *self._extra)
+
+    def get_invalid_choice_message(self, value, ctx) -> str:
+        return f"unknown source '{value}'; choose one of: {', '.join(self.choices)}"
+
+
+def _readable_sources() -> list[str]:
+    from tokenomics import sources
+
+    return sources.available()
+
+
+def _pullable_sources() -> list[str]:
+    from tokenomics.connectors import CONNECTOR_SOURCES, PULLABLE
+
+    return list(dict.fromkeys([*CONNECTOR_SOURCES, *PULLABLE]))  # litellm is both a connector and its source
+
+
+class TokenomicsGroup(click.Group):
+    """Click's group, with a subcommand's bad option value answered in one line (not usage + hint + error)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+            raise UsageLine(f"{exc.format_message()}{where}") from None
 
 
 def _home_option(f):
@@ -45,7 +104,6 @@ def _home_option(f):
 
 def _friendly(fn):
     """Turn the errors a user can cause into one clear line."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -72,7 +130,7 @@ def _friendly(fn):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TokenomicsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="tokenomics", message="tokenomics %(version)s")
 def main() -> None:
     """Tokenomics: where your LLM tokens and dollars go.
@@ -85,7 +143,7 @@ def main() -> None:
 
 @main.command()
 @_home_option
-@click.option("--start", required=True, help="First day to generate (YYYY-MM-DD, UTC).")
+@click.option("--start", type=Day(), required=True, help="First day to generate (UTC).")
 @click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="Number of days.")
 @click.option("--events-per-day", type=click.IntRange(1), default=5000, show_default=True, help="Average gateway requests per day.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed: the same seed writes the same files.")
@@ -95,10 +153,9 @@ def generate(home, start, days, events_per_day, seed):
     from tokenomics.generator import generate as run_generate
 
     h = Home.resolve(home)
-    first = _parse_day(start, "--start")
     with console.status(f"generating {days} days x ~{events_per_day:,} events into {h.root} ..."):
         t0 = time.perf_counter()
-        summary = run_generate(h.root, first, days, events_per_day, seed)
+        summary = run_generate(h.root, start, days, events_per_day, seed)
     console.print(f"[green]generated[/] {h.root} in {time.perf_counter() - t0:.1f}s")
     if isinstance(summary, dict):
         for key, value in summary.items():
@@ -128,40 +185,51 @@ def _run(h: Home, start: date | None, end: date | None):
         start, end = start or days[0], end or days[-1]
     if end < start:
         raise UserError(f"--end {end} is before --start {start}")
-    with console.status(f"materializing {start} .. {end} ({(end - start).days + 1} days) through Dagster ..."):
-        t0 = time.perf_counter()
-        result = run_days(h, start, end, log_level="WARNING")
+    n_days = (end - start).days + 1
+    console.print(f"materializing {start} .. {end} ({n_days} day{'s' if n_days != 1 else ''}) through Dagster")
+    t0 = time.perf_counter()
+    with RunProgressView(console, f"{start} .. {end}") as view:
+        # the view prints failures and warnings from the run's events; the console logger stays quiet
+        result = run_days(h, start, end, log_level="CRITICAL", progress=view)
     elapsed = time.perf_counter() - t0
     if not result.success:
-        failed = [e for e in result.all_events if e.is_failure]
-        detail = failed[0].message if failed else "see the Dagster run logs"
-        raise UserError(f"run {result.run_id} failed: {detail}")
-    console.print(f"[green]materialized[/] {start} .. {end} in {elapsed:.1f}s (run {result.run_id[:8]})")
+        if view.failures:
+            step, message = view.failures[0]
+            detail = f"{step}: {message}"
+        else:
+            failed = [e for e in result.all_events if e.is_failure]
+            detail = failed[0].message if failed else "see the Dagster run logs"
+        raise UserError(f"run {result.run_id[:8]} failed at {detail} (full trace: `make ui`, run {result.run_id})")
+    console.print(
+        f"[green]materialized[/] {start} .. {end}: {view.materialized} of {view.planned} asset-days, "
+        f"{len(view.steps_done)} steps in {elapsed:.1f}s (run {result.run_id[:8]})",
+        soft_wrap=True,
+    )
     return result
 
 
 @main.command()
 @_home_option
-@click.option("--start", default=None, help="First day (YYYY-MM-DD). Default: first day with landing files.")
-@click.option("--end", default=None, help="Last day, inclusive. Default: last day with landing files.")
+@click.option("--start", type=Day(), default=None, help="First day (UTC). Default: first day with landing files.")
+@click.option("--end", type=Day(), default=None, help="Last day, inclusive. Default: last day with landing files.")
 @_friendly
 def run(home, start, end):
     """Materialize days through Dagster in-process (one single-run backfill, as the UI does)."""
-    _run(Home.resolve(home), _parse_day(start, "--start"), _parse_day(end, "--end"))
+    _run(Home.resolve(home), start, end)
 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--source", default="auto", show_default=True, help="Reader name, or 'auto' to recognize each file.")
+@click.option(
+    "--source", type=SourceName(_readable_sources, extra=("auto",)), default="auto", show_default=True,
+    show_choices=False, help="Reader name (e.g. litellm, openai_costs, aws_cur), or 'auto' to recognize each file.",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @_friendly
 def ingest(files, source, out):
     """Normalize files outside the pipeline into canonical Parquet tables (one line per file)."""
-    from tokenomics import sources
     from tokenomics.ingest import ingest_files
 
-    if source != "auto":
-        sources.reader(source)  # a wrong name is one clear error line
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise UserError(f"no such file: {', '.join(missing)}")
@@ -184,8 +252,8 @@ def ingest(files, source, out):
 
 
 @main.command()
-@click.argument("source")
-@click.option("--day", required=True, help="UTC day to fetch (YYYY-MM-DD).")
+@click.argument("source", type=SourceName(_pullable_sources))
+@click.option("--day", type=Day(), required=True, help="UTC day to fetch.")
 @_home_option
 @_friendly
 def pull(source, day, home):
@@ -196,7 +264,7 @@ def pull(source, day, home):
     from tokenomics.privacy import pseudonymization_key, resolve_hmac_key
 
     h = Home.resolve(home)
-    the_day = _parse_day(day, "--day")
+    the_day = day
     started = time.monotonic()
     with err.status(f"pulling {source} for {the_day} ...") as status:
         def progress(message: str) -> None:
