@@ -12,12 +12,23 @@ Polars NDJSON reader builds deep List/Struct columns slowly), 3x faster on JSON-
 (LiteLLM `metadata`), and it finds bad lines vectorized, so there is no per-line Python fallback and
 one malformed line costs nothing more than a good one. A line that is not a JSON object becomes a
 row with `_reject`; a field whose shape does not match the schema reads as null.
+
+Plain JSON lines (no blank line, every line an object of the schema's shape: every day's gateway logs)
+take a faster road: DuckDB's `read_json` reads the file itself, in parallel, with the same transform,
+and hands over only the schema's fields. Line N is then row N. Measured on a 475 MB LiteLLM file
+(250k lines): 0.9 s instead of 8-13 s, the Python line splitting and the text round trip gone; a
+1M-event day's ingest went from ~34 to ~26 CPU-seconds. Chunks stay at CHUNK_BYTES of text: OTLP
+records parsed whole are large (64 MiB chunks peaked ~1.2 GiB in ingest, 16 MiB ~860 MiB).
+The first line DuckDB will not read that way (malformed, not an object, a nested part of another
+shape) sends the rest of the file, from the first line not yet handed over, down the careful road.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,6 +76,9 @@ def release_database() -> None:
     _DATABASE = None
 
 
+_BLANK_LINE = re.compile(rb"\n[ \t\r]*\n")
+
+
 def iter_json_records(
     path: Path | str,
     *,
@@ -80,8 +94,96 @@ def iter_json_records(
     `/spend/logs` API answer saved as an array) is read whole, records numbered from 1.
     Raises ReaderError, naming file and line, for bytes that are not UTF-8 or a file that is not JSON.
     """
+    path = Path(path)
+    done = 0
+    lines = _plain_json_lines(path, source)
+    if lines:
+        rows = min(chunk_rows, math.ceil(chunk_bytes * lines / max(path.stat().st_size, 1)))
+        try:
+            for frame in _duckdb_json_lines(path, schema, max(rows, 1)):
+                yield frame
+                done += frame.height
+            release_database()
+            return
+        except duckdb.Error:
+            pass  # the careful road reads on from line done + 1, and says what is wrong with it
+    yield from _careful_records(path, source, schema, chunk_rows, chunk_bytes, done)
+
+
+def _plain_json_lines(path: Path, source: str) -> int:
+    """Lines of the file when it is plain JSON lines (first line an object, no blank line before the
+    last record, so line N is record N), else 0."""
+    with open(path, "rb") as fh:
+        first = fh.readline().removeprefix(_BOM)
+        if not first.lstrip().startswith(b"{") or _first_record_is_object([first], 1, path, source) is not True:
+            return 0
+        fh.seek(0)
+        lines, carry = 0, b""
+        while block := fh.read(CHUNK_BYTES):
+            data = carry + block
+            if _BLANK_LINE.search(data):
+                return 0
+            lines += block.count(b"\n")
+            cut = data.rfind(b"\n")
+            carry = data[cut:] if cut >= 0 and not data[cut:].strip() else b"\n" if data.endswith(b"\n") else b""
+    return lines + 1
+
+
+def _duckdb_json_lines(path: Path, schema: dict[str, pl.DataType], rows: int) -> Iterator[pl.DataFrame]:
+    """The file's records as frames of `rows`, read by DuckDB itself; raises duckdb.Error on a line it
+    cannot read as an object of `schema` (only after the frames of the lines before it)."""
+    columns = "{" + ", ".join(f"'{_sql_quote(name)}': '{_sql_quote(_duck_type(dtype))}'" for name, dtype in schema.items()) + "}"
+    with _cursor() as cursor:
+        reader = cursor.sql(
+            f"SELECT * FROM read_json(?, columns = {columns}, format = 'newline_delimited', records = true)",
+            params=[str(path)],
+        ).to_arrow_reader(rows)
+        line = 1
+        pending = []
+        for batch in reader:
+            pending.append(batch)
+            if sum(b.num_rows for b in pending) < rows:
+                continue
+            frame = _as_records(pending, schema, line)
+            line += frame.height
+            pending = []
+            yield frame
+        if pending:
+            yield _as_records(pending, schema, line)
+
+
+def _as_records(batches: list, schema: dict[str, pl.DataType], first_line: int) -> pl.DataFrame:
+    import pyarrow as pa
+
+    frame = pl.from_arrow(pa.Table.from_batches(batches), rechunk=False)
+    return frame.with_columns(
+        [pl.col(name).cast(dtype) for name, dtype in schema.items()]
+    ).with_columns(
+        pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64).alias("_line"),
+        pl.lit(None, pl.String).alias("_reject"),
+    )
+
+
+def _duck_type(dtype: pl.DataType) -> str:
+    """DuckDB column type for a Polars dtype, every leaf VARCHAR: what `_structure` asks of json_transform."""
+    if isinstance(dtype, pl.Struct):
+        return "STRUCT(" + ", ".join(f'"{f.name}" {_duck_type(f.dtype)}' for f in dtype.fields) + ")"
+    if isinstance(dtype, pl.List):
+        return _duck_type(dtype.inner) + "[]"
+    return "VARCHAR"
+
+
+def _sql_quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _careful_records(
+    path: Path, source: str, schema: dict[str, pl.DataType], chunk_rows: int, chunk_bytes: int, skip_lines: int
+) -> Iterator[pl.DataFrame]:
+    """The line-by-line road: malformed lines become rows with `_reject`; lines up to skip_lines are
+    already handed over."""
     pending, rows, text = [], 0, 0
-    for frame, size in _parsed_pieces(Path(path), source, schema, chunk_rows, min(PARSE_BYTES, chunk_bytes)):
+    for frame, size in _parsed_pieces(path, source, schema, chunk_rows, min(PARSE_BYTES, chunk_bytes), skip_lines):
         if rows + frame.height > chunk_rows:
             yield pl.concat(pending)
             pending, rows, text = [], 0, 0
@@ -96,11 +198,15 @@ def iter_json_records(
 
 
 def _parsed_pieces(
-    path: Path, source: str, schema: dict[str, pl.DataType], chunk_rows: int, parse_bytes: int
+    path: Path, source: str, schema: dict[str, pl.DataType], chunk_rows: int, parse_bytes: int, skip_lines: int = 0
 ) -> Iterator[tuple[pl.DataFrame, int]]:
     """Decoded pieces of at most chunk_rows records and about parse_bytes of text: (frame, text bytes)."""
     line_no, checked = 1, False
     with open(path, "rb") as fh:
+        if skip_lines:  # lines the fast road handed over: a JSON-lines file whose first line is an object
+            for _ in range(skip_lines):
+                fh.readline()
+            line_no, checked = skip_lines + 1, True
         while lines := fh.readlines(parse_bytes):
             if line_no == 1:
                 lines[0] = lines[0].removeprefix(_BOM)
