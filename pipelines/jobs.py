@@ -3,17 +3,23 @@
 
 import dagster as dg
 
-from assets.lake import billing_lines, provider_usage
+from assets.lake import billing_lines, provider_usage, usage_events
 
 daily_job = dg.define_asset_job(
     "daily_job",
     selection=dg.AssetSelection.all(),
-    description="Every daily asset for the selected day(s): lake, checks, marts, warehouse.",
+    description="Every daily asset for the selected day(s): connectors, lake, checks, marts, warehouse.",
 )
 
-billing_restatement = dg.AssetSelection.assets(billing_lines, provider_usage).downstream()
-"""What a restated billing day must rebuild: the billing lake tables and everything fed by them,
-read from the asset graph so a new downstream asset is rebuilt without editing a list here."""
+_billing = dg.AssetSelection.assets(billing_lines, provider_usage)
+_gateway = dg.AssetSelection.assets(usage_events).upstream()
+
+billing_restatement = (_billing.upstream(depth=1) - _gateway) | _billing.downstream()
+"""What a restated billing day must rebuild, read from the asset graph so a new asset is picked up
+without editing a list here: the connectors that fetch billing (admin APIs, export buckets: the
+provider restates at the source, so the day is fetched again), the billing lake tables, and
+everything fed by them. Never the gateway side (landing_litellm, usage_events): request logs are not
+restated, and re-pulling them would rewrite partitions users already read."""
 
 
 def billing_restatement_keys(asset_graph) -> list[dg.AssetKey]:

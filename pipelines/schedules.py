@@ -1,4 +1,4 @@
-"""Nightly schedule: yesterday in full, plus the trailing billing days providers restate."""
+"""Nightly schedule: yesterday in full, plus the trailing billing days providers restate (re-fetched)."""
 
 
 from datetime import timedelta
@@ -18,8 +18,9 @@ RESTATEMENT_TAG = "tokenomics/reason"
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description=(
-        "02:00 UTC: materialize yesterday end to end, then re-materialize the 3 days before it for "
-        "billing (and everything downstream), because providers restate exports for several days."
+        "02:00 UTC: fetch and materialize yesterday end to end, then re-fetch the 3 days before it from "
+        "the billing connectors (admin APIs, export buckets) and rebuild billing and everything downstream, "
+        "because providers restate exports for several days. Gateway logs are not re-fetched."
     ),
 )
 def nightly(context: dg.ScheduleEvaluationContext):
