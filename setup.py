@@ -11,5 +11,5 @@ from setuptools import find_packages, setup
 setup(
     packages=[*find_packages(include=["tokenomics*", "assets*", "pipelines*"]), "tokenomics.sql"],
     package_dir={"tokenomics.sql": "sql"},
-    package_data={"tokenomics": ["py.typed", "tables.yaml"], "tokenomics.sql": ["*.sql"]},
+    package_data={"tokenomics": ["py.typed", "tables.yaml"], "tokenomics.sql": ["*.sql", "macros/*.sql"]},
 )

@@ -11,17 +11,8 @@
 --
 -- Model key: bills and gateways spell one model differently (gpt-4o-2024-08-06 / gpt-4o, Bedrock ids
 -- anthropic.claude-3-5-sonnet-20240620-v1:0 / Claude3.5Sonnet, Azure meters "gpt 4o 1120"). Every model
--- string is reduced to a key by the rules below, applied in order to the lower-cased string:
---   1. drop parenthesised notes: "(amazon bedrock edition)", "(<=200k)"
---   2. drop path prefixes: "bedrock/", "openai/", "publishers/google/models/", "anthropic/" (up to the last '/')
---   3. drop Bedrock cross-region profiles "us." "eu." "apac." "global." "regional." and CUR region codes "use1-"
---   4. drop vendor prefixes of Bedrock ids "anthropic." "amazon." "meta." ... and version tails "-v1:0", ":1"
---   5. spaces and underscores become '-'
---   6. drop a trailing snapshot: "-2024-08-06", "-20240620", Azure "-0513" / "-1120" (MMDD), "-latest",
---      Gemini "-001"
---   7. Claude: "claude-<version digits>-<family>", so claude-sonnet-4 = claude-sonnet-4-0 = Claude4Sonnet
---      and claude-3-5-sonnet = Claude3.5Sonnet (a trailing ".0" / "-0" minor version is dropped)
---   8. drop the remaining '-': squashed names (NovaPro, "gpt 4o mini") meet hyphenated ones.
+-- string is reduced to one key by the macro model_key(name) (sql/macros/model_key.sql, generated from the
+-- table in tokenomics/model_key.py, which savings, TCO and the SKU parsers read too).
 -- Provider stays part of the join: Azure gpt-4o and OpenAI gpt-4o are different bills.
 WITH
 usage AS (SELECT * FROM read_parquet($usage)),
@@ -33,47 +24,8 @@ names AS (
     UNION SELECT DISTINCT provider, model FROM billing
     UNION SELECT DISTINCT provider, model FROM reported
 ),
-k1 AS (
-    SELECT provider, name,
-           regexp_replace(
-               regexp_replace(lower(trim(coalesce(name, ''))), '\s*\([^)]*\)', '', 'g'),
-               '^.*/', '') AS m
-    FROM names
-),
-k2 AS (
-    SELECT provider, name,
-           regexp_replace(
-               regexp_replace(
-                   regexp_replace(
-                       regexp_replace(m, '^(us|eu|apac|global|regional|jp|au|ca|us-gov)\.', ''),
-                       '^(us[ew]|eu[cwns]|ap[nse]|can|sae|mes|afs|ug[ew]|ilc)[0-9]-(mp:[a-z]{3}[0-9]_)?', ''),
-                   '^(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer|google|xai|zai|moonshot|minimax)\.', ''),
-               '(-v[0-9]+:[0-9]+|:[0-9]+)$', '') AS m
-    FROM k1
-),
-k3 AS (
-    SELECT provider, name,
-           regexp_replace(
-               regexp_replace(
-                   regexp_replace(
-                       regexp_replace(trim(regexp_replace(m, '[\s_]+', '-', 'g'), '-'),
-                           '-([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{8})$', ''),
-                       '-(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])$', ''),
-                   '-latest$', ''),
-               '^(gemini-.*)-0[0-9][0-9]$', '\1') AS m
-    FROM k2
-),
 model_keys AS (
-    SELECT provider, name,
-           CASE
-               WHEN m = '' THEN '(none)'
-               WHEN m LIKE 'claude%' THEN replace(
-                   'claude' || regexp_replace(regexp_replace(regexp_replace(m, '[-.]0$', ''),
-                                                             '(claude|opus|sonnet|haiku|instant)', '', 'g'), '[^0-9]', '', 'g')
-                   || regexp_extract(m, '(opus|sonnet|haiku|instant)'), '-', '')
-               ELSE replace(m, '-', '')
-           END AS model_key
-    FROM k3
+    SELECT provider, name, model_key(name) AS model_key FROM names
 ),
 
 gateway AS (

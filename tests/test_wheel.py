@@ -47,7 +47,7 @@ def _installed_env(site: Path) -> dict[str, str]:
 def test_wheel_installs_and_runs_one_day_outside_the_checkout(tmp_path):
     wheel = _build_wheel(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
-    sql_files = {f"tokenomics/sql/{p.name}" for p in (ROOT / "sql").glob("*.sql")}
+    sql_files = {f"tokenomics/sql/{p.relative_to(ROOT / 'sql').as_posix()}" for p in (ROOT / "sql").rglob("*.sql")}
     assert sql_files and sql_files <= names, sorted(sql_files - names)
     assert {"tokenomics/py.typed", "tokenomics/tables.yaml"} <= names
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

@@ -38,12 +38,21 @@ def sql_text(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def connect() -> duckdb.DuckDBPyConnection:
+    """A private DuckDB connection with the shared macros of sql/macros/ (e.g. model_key) defined."""
+    con = duckdb.connect()
+    macros = SQL_DIR / "macros"
+    for macro in sorted((m for m in macros.iterdir() if m.name.endswith(".sql")), key=lambda m: m.name):
+        con.execute(macro.read_text(encoding="utf-8"))
+    return con
+
+
 def sql_frame(name: str, params: dict) -> pl.DataFrame:
     """sql/<name>.sql with DuckDB named parameters, on a private connection, as a Polars frame.
 
     Goes through Arrow so exact DECIMAL columns stay Polars Decimal (never float).
     """
-    con = duckdb.connect()
+    con = connect()
     try:
         return pl.from_arrow(con.sql(sql_text(name).rstrip().rstrip(";"), params=params).to_arrow_table())
     finally:
@@ -56,7 +65,7 @@ def build_mart_day(home: Home, name: str, day: date | str, params: dict) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
     try:
-        con = duckdb.connect()
+        con = connect()
         body = sql_text(name).rstrip().rstrip(";")
         con.execute(f"COPY ({body}) TO '{tmp / 'part-0.parquet'}' (FORMAT parquet, COMPRESSION zstd)", params)
         rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(tmp / "part-0.parquet")]).fetchone()[0]

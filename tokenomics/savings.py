@@ -50,6 +50,7 @@ from decimal import Decimal
 import polars as pl
 
 from tokenomics.config import PricesConfig
+from tokenomics.model_key import model_family
 from tokenomics.pricing import UnitPrices, unit_prices
 from tokenomics.pricing.units import PER_MILLION
 from tokenomics.schema import MONEY
@@ -158,24 +159,6 @@ def as_rules(rules: SavingsRules | Mapping | None) -> SavingsRules:
         raise ValueError(f"unknown savings rule '{unknown[0]}' (expected one of: {', '.join(sorted(defaults))})")
     coerced = {k: Decimal(str(v)) if isinstance(defaults[k], Decimal) else v for k, v in rules.items()}
     return SavingsRules(**coerced)
-
-
-_VENDOR_PREFIX = re.compile(
-    r"^(?:(?:us|eu|apac|au|jp|ca|us-gov|global|regional)\.)?(?:anthropic|openai|google|meta|mistral|amazon|cohere)\."
-)
-_VERSION_SUFFIX = re.compile(r"(?:@\d{8}|-\d{8}|-\d{4}-\d{2}-\d{2}|-v\d+(?::\d+)?|-latest|-0)+$")
-
-
-def model_family(model: str | None) -> str | None:
-    """The model's family name without routing prefixes and version suffixes.
-
-    "openai/gpt-4o-2024-08-06" -> "gpt-4o"; "us.anthropic.claude-sonnet-4-20250514-v1:0",
-    "claude-sonnet-4@20250514" and "claude-sonnet-4-0" -> "claude-sonnet-4".
-    """
-    if model is None or not model.strip():
-        return None
-    name = model.strip().lower().rsplit("/", 1)[-1]
-    return _VERSION_SUFFIX.sub("", _VENDOR_PREFIX.sub("", name)) or None
 
 
 def smaller_model(provider: str | None, model: str, rules: SavingsRules | None = None) -> str | None:

@@ -8,8 +8,10 @@ normalized model string and one of TOKEN_TYPES. A model is only named on token l
 bills something else (provisioned hours, storage, fine-tuning) gets token_type 'other' and no model.
 
 Model normalization is deliberately modest: lower case, hyphen separated, vendor and cross-region
-prefixes dropped (`us.anthropic.`), Azure snapshot codes (`0806`) dropped, and Claude names put in
-Anthropic's order (`Claude4.6Opus` -> `claude-opus-4-6`, `Claude 3.5 Sonnet` -> `claude-3-5-sonnet`).
+prefixes dropped (`us.anthropic.`, the table in tokenomics/model_key.py), Azure snapshot codes (`0806`)
+dropped, and Claude names put in Anthropic's order (`Claude4.6Opus` -> `claude-opus-4-6`,
+`Claude 3.5 Sonnet` -> `claude-3-5-sonnet`). Reconciliation then compares these names with the gateways'
+through `model_key`, so the two meet whatever the spelling.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 
+from tokenomics.model_key import strip_routing_prefix
+
 TOKEN_TYPES = ("input", "output", "cache_read", "cache_write", "other")
 
 SkuParser = Callable[[str | None, str | None], tuple[str | None, str]]
@@ -25,7 +29,6 @@ SkuParser = Callable[[str | None, str | None], tuple[str | None, str]]
 
 # ---------------------------------------------------------------- model names
 
-_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9]*\.(?=[A-Za-z])")  # anthropic. / us. / zai.
 _BEDROCK_ID_TAIL = re.compile(r"(?:-\d{8})?-v\d+:\d+$")  # -20240307-v1:0
 _PARENS = re.compile(r"\s*[(\[].*?[)\]]\s*")
 _CLAUDE_FAMILIES = ("opus", "sonnet", "haiku")
@@ -35,9 +38,7 @@ def normalize_model_name(raw: str | None) -> str | None:
     """A reasonable model string from a squashed or display name; the raw text stays in `sku`."""
     if not raw or not raw.strip():
         return None
-    name = _PARENS.sub(" ", raw).strip()
-    while m := _PREFIX.match(name):
-        name = name[m.end():]
+    name = strip_routing_prefix(_PARENS.sub(" ", raw).strip())
     name = _BEDROCK_ID_TAIL.sub("", name)
     name = re.sub(r"(?<=[a-z])(?=[A-Z])", "-", name)  # NovaLite -> Nova-Lite
     name = re.sub(r"(?<=[A-Za-z]{2})(?=\d)", "-", name)  # Claude3 -> Claude-3, not o3

@@ -13,22 +13,12 @@ from pathlib import Path
 
 import polars as pl
 
+from tokenomics.model_key import MODEL_FAMILIES
 from tokenomics.providers import normalize_provider
 from tokenomics.sources.gateway_exports import iter_text_rows
 from tokenomics.sources.jsonio import blank_to_null, with_counts
 from tokenomics.sources.litellm import parse_timestamp
 from tokenomics.sources.normalize import Staged
-
-MODEL_FAMILIES: list[tuple[str, str]] = [
-    (r"^(gpt-|o[1-9](-|$)|chatgpt|text-embedding|davinci|babbage|whisper|dall-e|tts-)", "openai"),
-    (r"^claude", "anthropic"),
-    (r"^gemini", "google_ai"),
-    (r"^(mistral|mixtral|codestral|ministral|pixtral)", "mistral"),
-    (r"^command", "cohere"),
-    (r"^deepseek", "deepseek"),
-    (r"^grok", "xai"),
-]
-"""Bare model names whose family names the provider (Langfuse generations carry no provider field)."""
 
 
 def text_chunks(path: Path, *, source: str, schema: dict[str, pl.DataType], chunk_rows: int) -> Iterator[pl.DataFrame]:
