@@ -18,4 +18,8 @@ defs = dg.Definitions(
     schedules=[nightly],
     sensors=[connectors.bucket_exports, pipeline_failure_alerts, stale_table_alerts],
     resources={"tokenomics": TokenomicsHome()},
+    executor=dg.in_process_executor,
 )
+"""Runs execute their steps in one process: a step is seconds of DuckDB/Polars work, and a process per
+step (Dagster's default) would spend more time importing than working. Days run in parallel as
+separate runs instead (TOKENOMICS_BACKFILL=per_day), each its own process or pod."""
