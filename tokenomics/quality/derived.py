@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -25,11 +26,16 @@ class Derived:
 
     `whole_day` columns (duplicates, shares of the day) are computed once over the full frame;
     the others are row-local and computed chunk by chunk, so they never hold a full-day column.
+    A whole-day column that can also stream says how in two steps: `day_pass` reads the day's Parquet
+    once in bounded memory (DuckDB, spilling) for the little it needs (the duplicated keys, the day's
+    total), and `chunk` computes the column of one chunk from that.
     """
 
     columns: tuple[str, ...]
     compute: Callable[[pl.DataFrame], pl.Series]
     whole_day: bool = False
+    day_pass: Callable[[str | list[str]], Any] | None = None
+    chunk: Callable[[pl.DataFrame, Any], pl.Series] | None = None
 
 
 def _expr(expr: pl.Expr, *, whole_day: bool = False) -> Derived:
@@ -59,7 +65,35 @@ def _duplicated_key(*keys: str) -> Derived:
         )
         return result.scatter(rows.filter(candidates["dup"]), candidates.filter("dup")["key"])
 
-    return Derived(keys, compute, whole_day=True)
+    def day_pass(parquet: str | list[str]) -> pl.DataFrame:
+        """The keys seen more than once in the day: DuckDB aggregates out of core past its memory limit."""
+        columns = ", ".join(f'"{k}"' for k in keys)
+        with _bounded_duckdb() as con:
+            return con.sql(
+                f"SELECT {columns} FROM read_parquet(?) GROUP BY ALL HAVING count(*) > 1", params=[parquet]
+            ).pl()
+
+    def chunk(frame: pl.DataFrame, repeated: pl.DataFrame) -> pl.Series:
+        key = pl.concat_str([pl.col(k).cast(pl.String) for k in keys], separator="|", ignore_nulls=True)
+        if repeated.is_empty():
+            return pl.repeat(None, frame.height, dtype=pl.String, eager=True)
+        flagged = frame.select(keys).join(
+            repeated.cast(dict(frame.select(keys).schema)).with_columns(pl.lit(True).alias("_dup")),
+            on=keys, how="left", nulls_equal=True, maintain_order="left",
+        )
+        return flagged.select(pl.when(pl.col("_dup")).then(key)).to_series()
+
+    return Derived(keys, compute, whole_day=True, day_pass=day_pass, chunk=chunk)
+
+
+def _bounded_duckdb():
+    """A DuckDB connection that spills to disk rather than grow: a day pass stays flat as the day grows."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '256MB'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
 
 
 def _excess(part: pl.Expr, total: str) -> pl.Expr:
@@ -69,8 +103,24 @@ def _excess(part: pl.Expr, total: str) -> pl.Expr:
 
 def _share_of_day(part: pl.Expr, total: pl.Expr) -> pl.Expr:
     """Each row's contribution to a day-level share: sums to part/total over the day, 0 when total is 0."""
-    total_f = total.cast(_F64).sum()
+    return _share_given(part, total.cast(_F64).sum())
+
+
+def _share_given(part: pl.Expr, total_f: pl.Expr) -> pl.Expr:
     return pl.when(total_f > 0).then(part.cast(_F64).fill_null(0.0) / total_f).otherwise(0.0).fill_null(0.0)
+
+
+def _share(part: pl.Expr, total: pl.Expr) -> Derived:
+    """A share of the day: the day's total in a streaming first pass, then each chunk's rows against it."""
+    whole = _expr(_share_of_day(part, total), whole_day=True)
+
+    def day_pass(parquet: str | list[str]) -> float | None:
+        return pl.scan_parquet(parquet).select(total.cast(_F64).sum()).collect(engine="streaming").item()
+
+    def chunk(frame: pl.DataFrame, total_f: float | None) -> pl.Series:
+        return frame.select(_share_given(part, pl.lit(total_f, _F64))).to_series()
+
+    return Derived(whole.columns, whole.compute, whole_day=True, day_pass=day_pass, chunk=chunk)
 
 
 def _model_where(condition: pl.Expr) -> pl.Expr:
@@ -105,10 +155,8 @@ DERIVED: dict[str, Derived] = {
     "duplicate_line_key": _duplicated_key("source", "line_id"),
     "duplicate_usage_daily_grain": _duplicated_key(*grain("usage_daily")),  # declared in tokenomics/tables.yaml
     "duplicate_billing_daily_grain": _duplicated_key(*grain("billing_daily")),
-    "unattributed_spend_share": _expr(
-        _share_of_day(pl.when(pl.col("team") == UNATTRIBUTED).then(_COST), _COST), whole_day=True
-    ),
-    "unpriced_request_share": _expr(_share_of_day(pl.col("unpriced_requests"), pl.col("requests")), whole_day=True),
+    "unattributed_spend_share": _share(pl.when(pl.col("team") == UNATTRIBUTED).then(_COST), _COST),
+    "unpriced_request_share": _share(pl.col("unpriced_requests"), pl.col("requests")),
     **{name: _expr(expr) for name, expr in _EXPRS.items()},
 }
 

@@ -315,7 +315,140 @@ def _conclude(exp: Expectation, t: _Tally, params: dict[str, Any], context: Mapp
     return _value_outcome(exp, t, t.chunks > 1, params, context)
 
 
+@dataclass
+class _StreamedNarrow:
+    """What GX sees, chunk by chunk, read from the day's Parquet: never the whole day in memory.
+
+    Whole-day derived columns come from their `day_pass` (run once, bounded: the duplicated keys, the
+    day's totals) and are finished per chunk; row-local ones are computed per chunk as in `_Narrow`.
+    """
+
+    frame: pl.DataFrame  # zero rows, the day's full schema (shape checks)
+    files: list[str]
+    read: list[str]  # columns read from the files
+    direct: list[str]  # columns GX checks as they are
+    derived: dict[str, tuple[Derived, Any]]  # name -> (derived, its day-pass state or None)
+    failed: dict[str, str]
+
+    def chunks(self, rows: int):
+        produced = False
+        for batch in _parquet_batches(self.files, self.read, rows):
+            produced = True
+            yield self._narrow(batch)
+        if not produced:
+            yield self._narrow(self.frame.select(self.read))
+
+    def _narrow(self, part: pl.DataFrame) -> pl.DataFrame:
+        columns = [part[c] for c in self.direct]
+        for name, (derived, state) in self.derived.items():
+            series = derived.chunk(part, state) if derived.whole_day else derived.compute(part)
+            columns.append(series.alias(name))
+        if not columns:  # keep the row count for table-level checks (row count)
+            columns.append(pl.repeat(True, part.height, dtype=pl.Boolean, eager=True).alias("_row"))
+        return pl.DataFrame(columns)
+
+
+def _parquet_batches(files: list[str], columns: list[str], rows: int):
+    """The files' rows in frames of exactly `rows` (the last one shorter), in file and row order."""
+    import pyarrow.parquet as pq
+
+    pending: list[pl.DataFrame] = []
+    held = 0
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
+            frame = pl.from_arrow(batch)
+            while frame.height:
+                take = frame.head(rows - held)
+                pending.append(take)
+                held += take.height
+                frame = frame.slice(take.height)
+                if held == rows:
+                    yield pl.concat(pending)
+                    pending, held = [], 0
+    if pending:
+        yield pl.concat(pending)
+
+
+def _streamed_narrow(files: list[str], schema: pl.Schema, exps: Sequence[Expectation]) -> _StreamedNarrow:
+    empty = pl.DataFrame(schema=schema)
+    direct = [c for c in schema if c in {e.kwargs.get("column") for e in exps if e.derive is None}]
+    derived: dict[str, tuple[Derived, Any]] = {}
+    failed: dict[str, str] = {}
+    probe = pl.scan_parquet(files).head(1).collect() if files else empty
+    for name in dict.fromkeys(e.derive for e in exps if e.derive):
+        d = DERIVED.get(name)
+        if d is None:
+            failed[name] = f"unknown derived column {name!r}"
+            continue
+        absent = [c for c in d.columns if c not in schema]
+        if absent:
+            failed[name] = f"derived column {name} needs column(s) {', '.join(absent)}, absent from the frame"
+            continue
+        try:
+            if d.whole_day and d.day_pass is None:
+                raise ValueError("a whole-day column without a day pass cannot stream")
+            state = d.day_pass(files) if d.whole_day and files else None
+            (d.chunk(probe, state) if d.whole_day else d.compute(probe))  # type errors surface here
+            derived[name] = (d, state)
+        except Exception as exc:  # noqa: BLE001 - e.g. a token column that arrived as text
+            failed[name] = f"derived column {name} failed: {type(exc).__name__}: {exc}"
+    read = list(dict.fromkeys([*direct, *(c for d, _ in derived.values() for c in d.columns)]))
+    read = [c for c in schema if c in read] or list(schema)[:1]  # at least one column: the row count
+    return _StreamedNarrow(empty, files, read, direct, derived, failed)
+
+
 # ---- entry point ----------------------------------------------------------------------------------
+
+
+def validate_parquet(
+    table: str,
+    files: Sequence[str] | str,
+    *,
+    context: Mapping[str, Any] | None = None,
+    chunk_rows: int = 250_000,
+    expectations: Sequence[Expectation] | None = None,
+) -> list[Outcome]:
+    """`validate` for a day already written as Parquet (a partition's files, or a glob), streaming.
+
+    Same suite, same Outcomes, same GX batches of `chunk_rows` rows; but the day is never loaded:
+    day-wide rules (uniqueness, shares) take one bounded first pass over the files (`Derived.day_pass`),
+    then GX sees the chunks as they are read. Peak memory follows chunk_rows, not the day.
+    """
+    import glob as globbing
+
+    paths = sorted(globbing.glob(files)) if isinstance(files, str) else [str(f) for f in files]
+    exps = tuple(expectations if expectations is not None else SUITES[table])
+    if len({e.name for e in exps}) != len(exps):
+        raise ValueError(f"{table}: check names must be unique within a suite")
+    context = dict(context or {})
+    params = parameters(context)
+    schema = pl.scan_parquet(paths).collect_schema() if paths else pl.Schema()
+    rows = pl.scan_parquet(paths).select(pl.len()).collect().item() if paths else 0
+    empty = pl.DataFrame(schema=schema)
+    done: dict[str, Outcome] = {}
+    for e in exps:
+        if e.gx_class is None:
+            done[e.name] = _dtypes_outcome(e, empty)
+        elif any(k not in context for k in e.requires):
+            done[e.name] = out.not_run(e, rows)
+    pending = [e for e in exps if e.name not in done]
+    if pending:
+        with _LOCK:
+            try:
+                compiled = _compile(exps)
+            except Exception as exc:  # noqa: BLE001 - GX failed to start: every GX check fails with why
+                compiled = _Compiled(broken={e.name: f"GX unavailable: {type(exc).__name__}: {exc}" for e in pending})
+        narrow = _streamed_narrow(paths, schema, pending)
+        for e in pending:
+            reason = compiled.broken.get(e.name) or narrow.failed.get(e.derive or "")
+            if reason:
+                done[e.name] = out.crashed(e, reason)
+        runnable = [e for e in pending if e.name not in done]
+        tallies = _run_gx(compiled, narrow, runnable, params, chunk_rows)
+        done.update({e.name: _conclude(e, tallies[e.name], params, context) for e in runnable})
+    return [done[e.name] for e in exps]
+
+
 
 
 def validate(
