@@ -10,8 +10,8 @@ from datetime import date, timedelta
 import dagster as dg
 import polars as pl
 
-from assets.lake import billing_lines, provider_usage, usage_events
 from assets.finance import reconciliation_daily
+from assets.lake import billing_lines, provider_usage, usage_events
 from assets.marts import billing_daily, usage_daily
 from assets.resources import TokenomicsHome
 from tokenomics.lake import read_partition

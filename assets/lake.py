@@ -16,6 +16,7 @@ from tokenomics.ingest import DayIngest, landing_files, usage_enricher, write_da
 from tokenomics.lake import read_partition
 from tokenomics.stats import billing_partition_stats, usage_partition_stats
 
+
 def _enabled(config, names: tuple[str, ...]) -> list[str]:
     wanted = set(config.sources) if getattr(config, "sources", None) else set(names)
     return [n for n in names if n in wanted and n in sources.available()]

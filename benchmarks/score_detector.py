@@ -20,8 +20,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tokenomics.anomalies.metrics import default_metrics  # noqa: E402
-from tokenomics.anomalies.scoring import evaluate  # noqa: E402
+from tokenomics.anomalies.metrics import default_metrics
+from tokenomics.anomalies.scoring import evaluate
 
 
 def _read(path: Path) -> pl.DataFrame:

@@ -35,7 +35,7 @@ class AdminApiServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 url = urlsplit(self.path)
                 query = parse_qsl(url.query, keep_blank_values=True)
                 with server._lock:
@@ -81,7 +81,7 @@ class AdminApiServer:
     def requests_to(self, path: str) -> list[tuple[str, list[tuple[str, str]], dict[str, str]]]:
         return [r for r in self.requests if r[0] == path]
 
-    def __enter__(self) -> "AdminApiServer":
+    def __enter__(self) -> AdminApiServer:
         self.thread.start()
         return self
 

@@ -8,8 +8,7 @@ import json
 import socket
 import threading
 from datetime import date, timedelta
-from email import message_from_bytes
-from email import policy
+from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -20,6 +19,9 @@ from tokenomics.alerts.jsonl import JsonlChannel
 from tokenomics.alerts.ledger import AlertLedger
 from tokenomics.alerts.model import Alert
 from tokenomics.alerts.settings import RetryPolicy
+from tokenomics.alerts.slack import SlackChannel
+from tokenomics.alerts.smtp import EmailChannel
+from tokenomics.alerts.webhook import WebhookChannel
 from tokenomics.config import (
     AlertRoute,
     AlertsConfig,
@@ -28,9 +30,6 @@ from tokenomics.config import (
     SlackChannelConfig,
     WebhookChannelConfig,
 )
-from tokenomics.alerts.slack import SlackChannel
-from tokenomics.alerts.smtp import EmailChannel
-from tokenomics.alerts.webhook import WebhookChannel
 
 TODAY = date(2025, 3, 10)
 FAST = RetryPolicy(attempts=3, backoff_seconds=0.001, max_backoff_seconds=0.01)
@@ -49,7 +48,7 @@ def alert(key: str = "anomaly:ep1", day: date = TODAY, team: str = "support", se
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    def do_POST(self):  # noqa: N802 (http.server naming)
+    def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
         status = self.server.statuses.pop(0) if self.server.statuses else 200

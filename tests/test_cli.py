@@ -1,6 +1,5 @@
 """The `tokenomics` command: explains itself, answers mistakes in one line, honours its contracts."""
 
-import shutil
 from datetime import date, timedelta
 
 import polars as pl

@@ -84,7 +84,7 @@ def test_openai_pull_follows_every_page_and_lands_what_it_read(home, api):
     _serve_costs(api)
     landed = pull(home, load_config(home.config_file), "openai", DAY)
 
-    assert {(l.source, l.rows, l.status) for l in landed} == {("openai_usage", 3, "new"), ("openai_costs", 2, "new")}
+    assert {(item.source, item.rows, item.status) for item in landed} == {("openai_usage", 3, "new"), ("openai_costs", 2, "new")}
     calls = api.requests_to(COMPLETIONS)
     assert [dict(q).get("page") for _, q, _ in calls] == [None, "page_1", "page_2"]
     query = calls[0][1]
@@ -118,7 +118,7 @@ def test_anthropic_pull_asks_for_day_buckets_grouped_with_brackets(home, api):
     api.serve_pages("/v1/organizations/cost_report", [[anthropic_bucket([cost])]])
     landed = pull(home, load_config(home.config_file), "anthropic", DAY)
 
-    assert {(l.source, l.rows) for l in landed} == {("anthropic_usage", 2), ("anthropic_cost", 1)}
+    assert {(item.source, item.rows) for item in landed} == {("anthropic_usage", 2), ("anthropic_cost", 1)}
     path, query, headers = api.requests_to("/v1/organizations/usage_report/messages")[0]
     assert ("starting_at", "2026-03-05T00:00:00Z") in query and ("ending_at", "2026-03-06T00:00:00Z") in query
     assert ("bucket_width", "1d") in query and ("group_by[]", "workspace_id") in query and ("group_by[]", "model") in query

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import time
 from datetime import date
@@ -89,7 +88,7 @@ def test_cur_manifest_delivery_lands_the_day_from_gzipped_csv(home, bucket):
         cur_csv_gz({"2026-03-05": "999.0"}))  # a superseded execution the manifest no longer lists
     deliver_cur(put, name, "exec-1", {"2026-03-04": "1.10", "2026-03-05": "2.20", "2026-03-06": "3.30"})
     landed = pull(home, load_config(home.config_file), "aws_cur", DAY)
-    assert [(l.source, l.rows, l.status) for l in landed] == [("aws_cur", 3, "new")]
+    assert [(item.source, item.rows, item.status) for item in landed] == [("aws_cur", 3, "new")]
     assert landed[0].path.name.startswith("acme-cur_2026-03_delivered-") and landed[0].path.suffix == ".csv"
     assert _billed(home, landing_files(home, "aws_cur", DAY)) == Decimal("4.40")
     again = pull(home, load_config(home.config_file), "aws_cur", DAY)
@@ -150,7 +149,7 @@ def test_focus_file_without_manifest_lands_its_days(tmp_path, bucket):
     h.root.mkdir()
     h.config_file.write_text(yaml.safe_dump({"connectors": {"buckets": [{"source": "focus", "url": f"s3://{name}/focus"}]}}))
     landed = pull(h, load_config(h.config_file), "focus", DAY)
-    assert [(l.rows, l.path.suffix) for l in landed] == [(2, ".csv")]
+    assert [(item.rows, item.path.suffix) for item in landed] == [(2, ".csv")]
     out = h.root / "out"
     ingest_files([landed[0].path], "focus", out)
     assert Decimal(str(pl.read_parquet(out / "billing_lines.parquet")["billed_cost"].sum())) == Decimal("2.75")

@@ -131,7 +131,7 @@ def home(tmp_path, proxy_db, monkeypatch):
 def test_pull_reads_one_utc_day_in_pages_without_bodies(home, proxy_db):
     logs: list[str] = []
     landed = pull(home, load_config(home.config_file), "litellm", DAY, log=logs.append)
-    assert [(l.source, l.rows, l.status) for l in landed] == [("litellm", ROWS, "new")]
+    assert [(item.source, item.rows, item.status) for item in landed] == [("litellm", ROWS, "new")]
     text = landed[0].path.read_text()
     records = [json.loads(line) for line in text.splitlines()]
     assert len(records) == ROWS and len({r["request_id"] for r in records}) == ROWS

@@ -340,8 +340,8 @@ def test_bills_carry_bypass_traffic_and_match_the_usage_truth(home):
 
 
 def test_openai_costs_are_catalog_prices_rounded_to_six_places(home):
-    from tokenomics.generator.catalog import unit_prices
     from tokenomics.generator.billing.openai_files import SNAPSHOTS, TOKEN_CLASS
+    from tokenomics.generator.catalog import unit_prices
 
     key_of = {v: k for k, v in SNAPSHOTS.items()}
     kind_of = {v: k for k, v in TOKEN_CLASS.items()}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from decimal import Decimal
 from datetime import date
+from decimal import Decimal
 
 import dagster as dg
 import duckdb

@@ -25,7 +25,7 @@ from pyarrow import fs as pafs
 
 from pipelines.definitions import defs
 from pipelines.runner import run_days
-from tests.admin_api_server import AdminApiServer, page
+from tests.admin_api_server import AdminApiServer
 from tests.published import assert_same_tables, published_tables
 from tests.test_connector_litellm import SPEND_LOGS_DDL
 from tokenomics.deliveries import latest_deliveries

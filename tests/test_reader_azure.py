@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tokenomics.ingest import normalize_file
 from tokenomics.sources import azure_cost
 from tokenomics.sources.cloud_skus import azure_sku, unit_block
-from tokenomics.ingest import normalize_file
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
+from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HERE = FIXTURES / "azure_cost"

@@ -10,9 +10,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tokenomics.sources import focus
 from tokenomics.ingest import normalize_file
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
+from tokenomics.sources import focus
+from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HERE = FIXTURES / "focus"

@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tokenomics.ingest import normalize_file
 from tokenomics.sources import gcp_billing
 from tokenomics.sources.cloud_skus import described_sku
-from tokenomics.ingest import normalize_file
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
+from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HERE = FIXTURES / "gcp_billing"

@@ -7,7 +7,6 @@ import hmac
 import os
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 import pytest

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import polars as pl
-
 from readers import FIXTURES, ingest, tally
+
 from tokenomics.sources import langfuse, openrouter
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tokenomics.sources import litellm
 from tokenomics.ingest import normalize_file
+from tokenomics.sources import litellm
 from tokenomics.sources.normalize import FileCounts, ReaderError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "litellm"

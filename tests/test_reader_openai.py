@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -12,7 +11,7 @@ import pytest
 from tests.readers import FIXTURES, ingest, tally
 from tokenomics import schema
 from tokenomics.sources import anthropic_cost, anthropic_usage, openai_costs, openai_usage
-from tokenomics.sources.normalize import FileCounts, ReaderError
+from tokenomics.sources.normalize import ReaderError
 
 READERS = (openai_usage, openai_costs, anthropic_usage, anthropic_cost)
 DAY1 = dt.date(2025, 11, 1)

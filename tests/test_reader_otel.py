@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tokenomics.sources import otel
 from tokenomics.ingest import normalize_file
+from tokenomics.sources import otel
 from tokenomics.sources.normalize import FileCounts, ReaderError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "otel"

@@ -22,9 +22,9 @@ import polars as pl
 
 from tokenomics.home import Home
 from tokenomics.lake import replace_partition
-from tokenomics.schema import TOKEN_COLUMNS
 from tokenomics.marts import sql_frame
 from tokenomics.money import CENTS, to_cents
+from tokenomics.schema import TOKEN_COLUMNS
 
 MART = "chargeback_monthly"
 

@@ -107,11 +107,10 @@ def _friendly(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from tokenomics.sources import UnknownSourceError
-        from tokenomics.sources.normalize import ReaderError
-
         from tokenomics.anomalies.cli_detect import DetectInputError
         from tokenomics.privacy import MissingKeyError
+        from tokenomics.sources import UnknownSourceError
+        from tokenomics.sources.normalize import ReaderError
 
         known: tuple[type[Exception], ...] = (
             ReaderError, UnknownSourceError, FileNotFoundError, DetectInputError, MissingKeyError,
@@ -259,7 +258,8 @@ def ingest(files, source, out):
 def pull(source, day, home):
     """Fetch one connector's UTC day into landing (SOURCE: litellm, openai_usage, ..., or openai, anthropic, buckets)."""
     from tokenomics.config import load_config
-    from tokenomics.connectors import ConnectorError, pull as pull_day
+    from tokenomics.connectors import ConnectorError
+    from tokenomics.connectors import pull as pull_day
     from tokenomics.ingest import ingest_files
     from tokenomics.privacy import pseudonymization_key, resolve_hmac_key
 

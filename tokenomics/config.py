@@ -298,7 +298,7 @@ def _channel_shape(data: Any) -> Any:
 
 AlertChannel = Annotated[
     Annotated[
-        Union[SlackChannelConfig, WebhookChannelConfig, EmailChannelConfig, FileChannelConfig],
+        SlackChannelConfig | WebhookChannelConfig | EmailChannelConfig | FileChannelConfig,
         Field(discriminator="kind"),
     ],
     BeforeValidator(_channel_shape),

@@ -15,7 +15,7 @@ class Home:
     root: Path
 
     @classmethod
-    def resolve(cls, root: str | os.PathLike | None = None) -> "Home":
+    def resolve(cls, root: str | os.PathLike | None = None) -> Home:
         return cls(Path(root or os.environ.get("TOKENOMICS_HOME", "./data")).resolve())
 
     @property

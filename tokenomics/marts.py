@@ -16,7 +16,6 @@ from tokenomics.home import Home
 from tokenomics.lake import swap_in
 
 
-
 def _sql_folder() -> Traversable:
     """Where the SQL models are: package data when installed, the checkout's sql/ when run from source.
 
@@ -54,9 +53,11 @@ def sql_frame(name: str, params: dict) -> pl.DataFrame:
     """
     con = connect()
     try:
-        return pl.from_arrow(con.sql(sql_text(name).rstrip().rstrip(";"), params=params).to_arrow_table())
+        frame = pl.from_arrow(con.sql(sql_text(name).rstrip().rstrip(";"), params=params).to_arrow_table())
     finally:
         con.close()
+    assert isinstance(frame, pl.DataFrame)  # a table converts to a frame, never a Series
+    return frame
 
 
 def build_mart_day(home: Home, name: str, day: date | str, params: dict) -> int:
@@ -68,7 +69,7 @@ def build_mart_day(home: Home, name: str, day: date | str, params: dict) -> int:
         con = connect()
         body = sql_text(name).rstrip().rstrip(";")
         con.execute(f"COPY ({body}) TO '{tmp / 'part-0.parquet'}' (FORMAT parquet, COMPRESSION zstd)", params)
-        rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(tmp / "part-0.parquet")]).fetchone()[0]
+        (rows,) = con.execute("SELECT count(*) FROM read_parquet(?)", [str(tmp / "part-0.parquet")]).fetchone() or (0,)
         con.close()
         swap_in(tmp, target)
         return int(rows)

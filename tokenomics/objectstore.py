@@ -51,7 +51,7 @@ class ObjectLake:
     base: str  # bucket/prefix, as PyArrow filesystems address objects
 
     @classmethod
-    def from_url(cls, url: str, environ: Mapping[str, str] | None = None) -> "ObjectLake":
+    def from_url(cls, url: str, environ: Mapping[str, str] | None = None) -> ObjectLake:
         """Connect with the standard AWS variables: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ..., AWS_REGION."""
         environ = os.environ if environ is None else environ
         parsed = urlparse(url)

@@ -329,7 +329,7 @@ def _pct(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
 
 def _detail() -> pl.Expr:
     cause, gap = pl.col("likely_cause"), pl.col("gap_usd")
-    gateway, billed = pl.col("gateway_cost_usd"), pl.col("billed_cost_usd")
+    gateway = pl.col("gateway_cost_usd")
     gw_tokens = pl.col("gateway_input_tokens") + pl.col("gateway_output_tokens")
     pv_tokens = pl.col("provider_input_tokens") + pl.col("provider_output_tokens")
     at_bill = gateway + pl.col("price_difference_usd")

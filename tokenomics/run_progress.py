@@ -44,7 +44,7 @@ class RunProgressView:
         self.failures: list[tuple[str, str]] = []  # (step, the error its code raised)
         self.skipped: list[str] = []
 
-    def __enter__(self) -> "RunProgressView":
+    def __enter__(self) -> RunProgressView:
         self.bar.start()
         self._task = self.bar.add_task(self.title, total=None)
         return self

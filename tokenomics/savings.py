@@ -46,6 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -55,13 +56,16 @@ from tokenomics.pricing import UnitPrices, unit_prices
 from tokenomics.pricing.units import PER_MILLION
 from tokenomics.schema import MONEY
 
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
 MONTH_DAYS = 30
 """A month, for monthly figures here and in tokenomics.tco (720 GPU-hours)."""
 
 OPPORTUNITIES = ("smaller_model", "prompt_caching", "batch_api")
 KEYS = ("team", "feature", "provider", "model")
 
-SAVINGS_SCHEMA: dict[str, pl.DataType] = {
+SAVINGS_SCHEMA: dict[str, PolarsDataType] = {
     "as_of": pl.Date,
     "team": pl.String,
     "feature": pl.String,
@@ -157,7 +161,7 @@ def as_rules(rules: SavingsRules | Mapping | None) -> SavingsRules:
     defaults = {f.name: f.default for f in fields(SavingsRules)}
     if unknown := sorted(set(rules) - set(defaults)):
         raise ValueError(f"unknown savings rule '{unknown[0]}' (expected one of: {', '.join(sorted(defaults))})")
-    coerced = {k: Decimal(str(v)) if isinstance(defaults[k], Decimal) else v for k, v in rules.items()}
+    coerced: dict[str, Any] = {k: Decimal(str(v)) if isinstance(defaults[k], Decimal) else v for k, v in rules.items()}
     return SavingsRules(**coerced)
 
 
@@ -268,7 +272,7 @@ def _price_table(pairs: list[tuple], as_of: date, prices: PricesConfig | None, r
                 "_batch_off_pct": _discount_pct(current, current_batch),
             }
         )
-    schema = {"provider": pl.String, "model": pl.String, "target_model": pl.String}
+    schema: dict[str, PolarsDataType] = {"provider": pl.String, "model": pl.String, "target_model": pl.String}
     for prefix in ("cur_std", "cur_batch", "tgt_std", "tgt_batch"):
         schema |= {f"{prefix}_{kind}": _PER_TOKEN for kind in _TOKEN_KINDS}
     schema |= {"_price_text": pl.String, "_target_price_text": pl.String, "_cache_text": pl.String,

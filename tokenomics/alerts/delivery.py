@@ -27,6 +27,9 @@ from tokenomics.alerts.ledger import AlertLedger, utc_now
 from tokenomics.alerts.model import Alert
 from tokenomics.alerts.routing import route
 from tokenomics.alerts.settings import RetryPolicy, Route
+from tokenomics.alerts.slack import SlackChannel
+from tokenomics.alerts.smtp import EmailChannel
+from tokenomics.alerts.webhook import WebhookChannel
 from tokenomics.config import (
     AlertChannel,
     AlertsConfig,
@@ -35,9 +38,6 @@ from tokenomics.config import (
     SlackChannelConfig,
     WebhookChannelConfig,
 )
-from tokenomics.alerts.slack import SlackChannel
-from tokenomics.alerts.smtp import EmailChannel
-from tokenomics.alerts.webhook import WebhookChannel
 
 LEASE = timedelta(minutes=10)  # a claim older than this belongs to a run that died
 

@@ -81,7 +81,7 @@ class AlertLedger:
     def close(self) -> None:
         self._db.close()
 
-    def __enter__(self) -> "AlertLedger":
+    def __enter__(self) -> AlertLedger:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -43,7 +43,7 @@ class Alert:
         return json.dumps(self.to_json(), sort_keys=True, default=str)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Alert":
+    def from_json(cls, data: dict) -> Alert:
         return cls(**{**data, "day": date.fromisoformat(data["day"])})
 
 

@@ -134,7 +134,7 @@ class _Grid:
     present: np.ndarray
 
     @classmethod
-    def build(cls, series: pl.DataFrame) -> "_Grid | None":
+    def build(cls, series: pl.DataFrame) -> _Grid | None:
         missing = {"day", "series", "value"} - set(series.columns)
         if missing:
             raise ValueError(f"detect: input lacks column(s) {sorted(missing)}; expected day, series, value")

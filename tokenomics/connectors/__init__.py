@@ -14,7 +14,6 @@ only from the environment variable the config names. Which sources each one fill
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Callable
 from datetime import date
 

@@ -47,7 +47,7 @@ class SpendLogDay:
                 f"litellm: ${settings.dsn_env} is not a PostgreSQL URL (expected postgresql://user:password@host:port/db)"
             ) from None
 
-    def __enter__(self) -> "SpendLogDay":
+    def __enter__(self) -> SpendLogDay:
         try:
             self._con = psycopg.connect(self.dsn, connect_timeout=self.settings.connect_timeout_seconds,
                                         application_name="tokenomics-pull")

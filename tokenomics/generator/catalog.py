@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 
 from genai_prices import Usage, calc_price
 
@@ -31,7 +31,7 @@ class UnitPrices:
         return uncached * self.input + cache_read * self.cache_read + cache_write * self.cache_write + output * self.output
 
 
-@lru_cache(maxsize=None)
+@cache
 def unit_prices(model_key: str, day: date) -> UnitPrices:
     """Per-token list prices of a model on a day, as genai-prices prices it (as its provider bills it
     when the catalog does not know the model)."""

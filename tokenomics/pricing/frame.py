@@ -25,15 +25,15 @@ Result columns: model_id, cost_usd, cost_source, price_ref.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import time
 from decimal import Decimal
 
 import polars as pl
 
 from tokenomics.config import PricesConfig
 from tokenomics.pricing.resolve import unit_prices
-from tokenomics.providers import BILLING_GATEWAYS
 from tokenomics.pricing.units import AUDIO_KINDS, PER_MILLION, TOKEN_KINDS, TokenPrices, UnitPrices
+from tokenomics.providers import BILLING_GATEWAYS
 from tokenomics.schema import MONEY
 
 GROUP_KEYS = ("_day", "_provider", "_model", "_batch", "_tier", "_minute")

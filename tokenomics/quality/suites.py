@@ -14,8 +14,8 @@ from typing import Any, Literal
 import polars as pl
 
 from tokenomics.quality.derived import gateway_vs_billing
-from tokenomics.tables import grain
 from tokenomics.schema import BILLING_LINES, KNOWN_PROVIDERS, MONEY, PROVIDER_USAGE, TOKEN_COLUMNS, USAGE_EVENTS
+from tokenomics.tables import grain
 
 Severity = Literal["ERROR", "WARN"]
 

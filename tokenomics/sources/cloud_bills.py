@@ -134,7 +134,7 @@ def bill_columns(path: Path, source: str) -> list[str]:
 
         try:
             return list(pq.read_schema(path).names)
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a broken file
+        except Exception as exc:
             raise ReaderError(source, path, f"cannot read Parquet schema: {exc}") from exc
     return csv_columns(path, source)
 

@@ -178,7 +178,9 @@ def unit_block(unit: str | None) -> tuple[Decimal, str | None]:
     """
     if unit is None or not unit.strip():
         return Decimal(1), None
-    number, scale, rest = _UNIT.match(unit).groups()
+    match = _UNIT.match(unit)
+    assert match is not None  # every group is optional: the pattern matches any text
+    number, scale, rest = match.groups()
     block = Decimal(number) if number else Decimal(1)
     block *= {"k": Decimal(1000), "m": Decimal(1_000_000)}.get((scale or "").lower(), Decimal(1))
     words = rest.lstrip("/").strip().lower().split()
