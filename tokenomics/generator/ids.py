@@ -19,9 +19,10 @@ def random_hex(rng: np.random.Generator, n: int, nbytes: int) -> pl.Series:
     return hex_strings(rng.integers(0, 256, size=(n, nbytes), dtype=np.uint8))
 
 
-def unique_hex(rng: np.random.Generator, day_index: int, n: int) -> pl.Series:
-    """32 hex characters per request: 8 random bytes, then a bijective scramble of (day, sequence) so none repeat."""
-    counter = (np.uint64(day_index) << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+def unique_hex(rng: np.random.Generator, day_index: int, n: int, first: int = 0) -> pl.Series:
+    """32 hex characters per request: 8 random bytes, then a bijective scramble of (day, sequence) so none
+    repeat; `first` is the sequence number of the first one (a day generated in slices numbers on)."""
+    counter = (np.uint64(day_index) << np.uint64(32)) | np.arange(first, first + n, dtype=np.uint64)
     scrambled = counter * _MIX
     scrambled ^= scrambled >> np.uint64(31)
     raw = np.empty((n, 16), dtype=np.uint8)

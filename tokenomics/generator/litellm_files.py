@@ -139,21 +139,29 @@ def spend_log_rows(events: pl.DataFrame, day: date) -> pl.DataFrame:
     )
 
 
-def write_litellm_day(events: pl.DataFrame, day: date, folder: Path) -> list[Path]:
-    """Write one day of LiteLLM traffic: JSONL parts for proxy-us, one CSV table export for proxy-eu."""
+def write_litellm_day(events: pl.DataFrame, day: date, folder: Path, first_part: int = 0) -> list[Path]:
+    """Write one day of LiteLLM traffic: JSONL parts for proxy-us, one CSV table export for proxy-eu.
+
+    A day generated in slices calls this once per slice: JSONL parts are numbered on from `first_part`
+    and rows are appended to the one CSV export (its header written once)."""
     litellm = events.filter(pl.col("channel") == "litellm")
     if litellm.height == 0:
         return []
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     jsonl = spend_log_rows(litellm.filter(pl.col("deployment") == JSONL_DEPLOYMENT), day)
-    for part, lo in enumerate(range(0, jsonl.height, PART_ROWS)):
+    for part, lo in enumerate(range(0, jsonl.height, PART_ROWS), start=first_part):
         path = folder / f"spend_logs_{JSONL_DEPLOYMENT}_{part:03d}.jsonl"
         jsonl.slice(lo, PART_ROWS).write_ndjson(path)
         written.append(path)
+    del jsonl
     csv = spend_log_rows(litellm.filter(pl.col("deployment") == CSV_DEPLOYMENT), day)
     if csv.height:
         path = folder / f"spend_logs_{CSV_DEPLOYMENT}.csv"
-        csv.write_csv(path)
+        if path.exists():
+            with open(path, "ab") as fh:
+                csv.write_csv(fh, include_header=False)
+        else:
+            csv.write_csv(path)
         written.append(path)
     return written

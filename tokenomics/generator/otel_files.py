@@ -160,14 +160,16 @@ def otel_lines(events: pl.DataFrame, day: date, rng: np.random.Generator) -> pl.
     )
 
 
-def write_otel_day(events: pl.DataFrame, day: date, folder: Path, rng: np.random.Generator) -> list[Path]:
-    """Write one day of directly-instrumented traffic as collector file-exporter JSONL parts."""
+def write_otel_day(events: pl.DataFrame, day: date, folder: Path, rng: np.random.Generator,
+                   first_part: int = 0) -> list[Path]:
+    """Write one day of directly-instrumented traffic as collector file-exporter JSONL parts (numbered
+    on from `first_part` when a big day is written slice by slice)."""
     lines = otel_lines(events, day, rng)
     if lines.height == 0:
         return []
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for part, lo in enumerate(range(0, lines.height, LINES_PER_FILE)):
+    for part, lo in enumerate(range(0, lines.height, LINES_PER_FILE), start=first_part):
         path = folder / f"traces_{part:03d}.jsonl"
         lines.slice(lo, LINES_PER_FILE).write_csv(path, include_header=False, quote_style="never")
         written.append(path)

@@ -171,8 +171,11 @@ def _tokens(stream: np.ndarray, turn: np.ndarray, day_index: int, fx: Effects,
             "output_tokens": visible + reasoning, "reasoning_tokens": reasoning, "embedding": embedding}
 
 
-def simulate_day(day: date, day_index: int, counts: np.ndarray, fx: Effects, rng: np.random.Generator) -> pl.DataFrame:
-    """All requests of one day (gateway-visible and bypass), one row each, grouped by stream."""
+def simulate_day(day: date, day_index: int, counts: np.ndarray, fx: Effects, rng: np.random.Generator,
+                 first: int = 0) -> pl.DataFrame:
+    """All requests of one day (gateway-visible and bypass), one row each, grouped by stream.
+
+    `first` numbers the request ids on when a big day is simulated in slices (see generator.SLICE_REQUESTS)."""
     stream = np.repeat(np.arange(len(STREAMS), dtype=np.int32), counts)
     n = stream.size
     batch = rng.random(n) < _per_stream(stream, "batch")
@@ -197,7 +200,7 @@ def simulate_day(day: date, day_index: int, counts: np.ndarray, fx: Effects, rng
 
     return pl.DataFrame({
         "stream": stream,
-        "uid": unique_hex(rng, day_index, n),
+        "uid": unique_hex(rng, day_index, n, first),
         "start_us": np.maximum(start_us, 0),
         "latency_ms": latency_ms,
         "ttft_ms": ttft_ms,
