@@ -35,9 +35,7 @@ lint: $(STAMP)  ## ruff and mypy as configured in pyproject.toml (mypy: tokenomi
 	$(BIN)/mypy
 
 test: $(STAMP) system-deps  ## lint, then the whole pytest suite (starts PostgreSQL and an S3 API server on loopback)
-# TODO(issue 14): uncomment once `make lint` is clean on the files other changes still hold
-# (benchmarks/bench.py, tests/test_production.py, tests/test_quality_streaming.py).
-#	$(BIN)/ruff check .
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

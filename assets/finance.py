@@ -11,8 +11,7 @@ from assets.metadata import markdown_table
 from assets.partitions import Refresh, daily_asset, step_days
 from assets.resources import TokenomicsHome
 from tokenomics.allocation import build_allocation_day
-from tokenomics.budgets import STATUS_SCHEMA
-from tokenomics.budgets import budget_status as compute_budget_status
+from tokenomics.budgets import budget_status_on
 from tokenomics.chargeback import build_chargeback_month
 from tokenomics.focus_export import write_focus
 from tokenomics.lake import replace_partition
@@ -20,7 +19,7 @@ from tokenomics.pricing import unit_prices
 from tokenomics.reconcile import build_reconciliation_day
 from tokenomics.savings import savings_opportunities as find_savings
 from tokenomics.tco import self_host_tco as compute_self_host_tco
-from tokenomics.windows import read_mart_window
+from tokenomics.windows import read_mart_month, read_mart_window
 
 
 def _days(context) -> list[date]:
@@ -113,7 +112,7 @@ def focus_export(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) 
     home, config = tokenomics.home, tokenomics.config()
     written = []
     for month in _months(_days(context)):
-        allocation = _month_allocation(home, month)
+        allocation = read_mart_month(home, "allocation_daily", month)
         if allocation.height == 0:
             continue
         written += write_focus(
@@ -123,11 +122,6 @@ def focus_export(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) 
             unit_prices=lambda p, m, d: unit_prices(p, m, d, prices=config.prices),
         )
     return dg.MaterializeResult(metadata={"files": dg.MetadataValue.json([str(p) for p in written])})
-
-
-def _month_allocation(home, month: str) -> pl.DataFrame:
-    files = sorted((home.lake / "marts" / "allocation_daily").glob(f"day={month}-*/*.parquet"))
-    return pl.read_parquet(files, hive_partitioning=False) if files else pl.DataFrame()
 
 
 @daily_asset(
@@ -145,19 +139,10 @@ def budget_status(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome)
     home, config = tokenomics.home, tokenomics.config()
     rows = 0
     for day in _days(context):
-        status = budget_status_on(home, config, day)
+        status = budget_status_on(home, config.budgets, day)
         replace_partition(home.mart_day("budget_status", day), status)
         rows += status.height
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "budgets": len(config.budgets)})
-
-
-def budget_status_on(home, config, day: date) -> pl.DataFrame:
-    """Budget status as of `day`, from the month's allocation (residual included) up to that day."""
-    spend = read_mart_window(home, "allocation_daily", day.replace(day=1), day, lookback_days=35)
-    if not config.budgets or spend.height == 0:
-        return pl.DataFrame(schema=STATUS_SCHEMA)
-    spend = spend.group_by("day", "team", "feature").agg(pl.col("total_cost_usd").sum().alias("cost_usd"))
-    return compute_budget_status(spend, config.budgets, day)
 
 
 SAVINGS_WINDOW_DAYS = 30

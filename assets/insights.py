@@ -1,6 +1,5 @@
 """Insight assets: token-aware anomalies per day, and the alerts they (and budgets) raise."""
 
-from dataclasses import replace
 from datetime import date, datetime, timezone
 
 import dagster as dg
@@ -11,28 +10,15 @@ from assets.marts import usage_daily
 from assets.metadata import markdown_table
 from assets.partitions import Refresh, daily_asset, step_days
 from assets.resources import TokenomicsHome
-from tokenomics.alerts import Alert, AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
-from tokenomics.anomalies.metrics import default_metrics
+from tokenomics.alerts import AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
+from tokenomics.alerts.model import alerts_from_budget_status
+from tokenomics.anomalies.metrics import configured_metrics
 from tokenomics.anomalies.usage_anomalies import find_usage_anomalies
-from tokenomics.budgets import budget_alert_events
 from tokenomics.lake import replace_partition
 from tokenomics.windows import read_mart_window
 
 LOOKBACK_DAYS = 90
 """History the detector reads before the first partition: 4 same-weekday lags plus warm-up."""
-
-
-def metrics_from_config(config):
-    """The default metric set, with the `anomalies:` knobs of tokenomics.yaml applied to the cost metric.
-
-    Only cost takes them: the ratio metrics (cache-hit, error rate, ...) carry their own volume gates,
-    which a dollar threshold would undo.
-    """
-    overrides = config.anomalies.detector_kwargs()
-    metrics = default_metrics()
-    if not overrides:
-        return metrics
-    return tuple(replace(m, params=replace(m.params, **overrides)) if m.name == "cost" else m for m in metrics)
 
 
 def ledger_path(home):
@@ -56,7 +42,7 @@ def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> 
     home, config = tokenomics.home, tokenomics.config()
     days = step_days(context)
     window = read_mart_window(home, "usage_daily", days[0], days[-1], LOOKBACK_DAYS)
-    found = find_usage_anomalies(window, metrics_from_config(config)) if window.height else None
+    found = find_usage_anomalies(window, configured_metrics(config.anomalies.detector_kwargs())) if window.height else None
     flagged = incidents = 0
     for day in days:
         rows = found.anomalies.filter(pl.col("day") == day) if found else pl.DataFrame()
@@ -97,7 +83,7 @@ def alerts(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.
     days = [date.fromisoformat(k) for k in context.partition_keys]
     incidents = read_mart_window(home, "incidents", days[0], days[-1])
     pending = alerts_from_incidents(incidents) if incidents.height else []
-    pending += budget_alerts_for(home, config, days)
+    pending += alerts_from_budget_status(read_mart_window(home, "budget_status", days[0], days[-1]))
     home.alerts.mkdir(parents=True, exist_ok=True)
     ledger = AlertLedger(ledger_path(home))
     try:
@@ -121,23 +107,3 @@ def alerts(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.
             "ledger": dg.MetadataValue.path(str(ledger_path(home))),
         }
     )
-
-
-def budget_alerts_for(home, config, days) -> list:
-    """One alert per budget scope, month and threshold crossed on these days (keys dedup reruns)."""
-    status = read_mart_window(home, "budget_status", days[0], days[-1])
-    if status.height == 0:
-        return []
-    return [
-        Alert(
-            key=e["dedup_key"],
-            day=e["as_of"],
-            team=e["team"],
-            severity=e["severity"],
-            title=e["title"],
-            text=e["message"],
-            kind="budget",
-            facts={"month": e["month"], "threshold": f"{e['threshold']}%"},
-        )
-        for e in budget_alert_events(status).sort("as_of").unique("dedup_key", keep="first", maintain_order=True).iter_rows(named=True)
-    ]

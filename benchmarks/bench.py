@@ -70,7 +70,7 @@ def stage_baseline_duckdb(home, events: int) -> int:
     rows = 0
     out = home.root / "baseline"
     out.mkdir(exist_ok=True)
-    for i, (source, path) in enumerate(_gateway_files(home)):
+    for i, (_source, path) in enumerate(_gateway_files(home)):
         reader = "read_csv_auto" if path.suffix == ".csv" else "read_json_auto"
         target = out / f"{i}.parquet"
         con.execute(f"COPY (SELECT * FROM {reader}(?)) TO '{target}' (FORMAT parquet)", [str(path)])

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import polars as pl
 
-from assets.finance import budget_status_on
+from tokenomics.budgets import budget_status_on
 from tokenomics.config import load_config
 
 
@@ -67,7 +67,7 @@ def test_allocated_totals_per_month_equal_the_bill_to_the_cent(company):
 
 def test_month_end_forecast_from_20_days_is_within_10_percent(sixty_days):
     config = load_config(sixty_days.config_file)
-    status = budget_status_on(sixty_days, config, date(2026, 3, 20)).filter(pl.col("feature").is_null())
+    status = budget_status_on(sixty_days, config.budgets, date(2026, 3, 20)).filter(pl.col("feature").is_null())
     actual = _sql(
         sixty_days,
         "SELECT team, sum(total_cost_usd) AS actual FROM allocation_daily "

@@ -13,7 +13,14 @@ from assets.resources import TokenomicsHome
 from tokenomics.home import Home
 from tokenomics.ingest import write_day
 from tokenomics.lake import read_partition
-from tokenomics.privacy import HMAC_KEY_ENV, KEY_FILE_NAME, MissingKeyError, pseudonymization_key, pseudonymize, resolve_hmac_key
+from tokenomics.privacy import (
+    HMAC_KEY_ENV,
+    KEY_FILE_NAME,
+    MissingKeyError,
+    pseudonymization_key,
+    pseudonymize,
+    resolve_hmac_key,
+)
 
 DAY = date(2026, 3, 2)
 SPEND_LOG = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_quality import BREAK_CONTEXT, BREAKS, CLEAN, CONTEXT, clean_usage_events, _copy_row, _set
+from tests.test_quality import BREAK_CONTEXT, BREAKS, CLEAN, CONTEXT, _copy_row, _set, clean_usage_events
 from tokenomics.quality import expectations_for, validate
 from tokenomics.quality.runner import validate_parquet
 

@@ -36,7 +36,7 @@ from tokenomics.money import cents as _cents
 from tokenomics.money import from_cents as _from_cents
 from tokenomics.money import largest_remainder as money_largest_remainder
 from tokenomics.money import money as _money
-from tokenomics.schema import MONEY, TOKEN_COLUMNS, UNATTRIBUTED
+from tokenomics.schema import MONEY, TOKEN_COLUMNS, UNATTRIBUTED, Schema
 
 METHODS = ("proportional", "even", "weights", "unallocated")
 UNALLOCATED = "unallocated"
@@ -335,7 +335,7 @@ def _month_days_before(day: date) -> list[date]:
 
 
 def _empty_direct() -> pl.DataFrame:
-    schema = {"day": pl.Date, "provider": pl.String, "team": pl.String, "feature": pl.String, "model": pl.String,
+    schema: Schema = {"day": pl.Date, "provider": pl.String, "team": pl.String, "feature": pl.String, "model": pl.String,
               "direct_cost_usd": MONEY, "requests": pl.Int64, **{c: pl.Int64 for c in TOKEN_COLUMNS},
               "price_refs": pl.String}
     return pl.DataFrame(schema=schema)

@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import calendar
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import polars as pl
 
-from tokenomics.schema import MONEY
+from tokenomics.home import Home
+from tokenomics.schema import MONEY, Schema
+from tokenomics.windows import read_mart_window
 
 CENT = Decimal("0.01")
 DEFAULT_THRESHOLDS = (50, 80, 100)
@@ -48,7 +51,9 @@ class BudgetSpec:
 
 def as_spec(budget) -> BudgetSpec:
     """A BudgetSpec from a config.Budget, a mapping with the same keys, or a BudgetSpec."""
-    get = budget.get if isinstance(budget, dict) else lambda key, default=None: getattr(budget, key, default)
+    get: Callable[..., Any] = (
+        budget.get if isinstance(budget, dict) else lambda key, default=None: getattr(budget, key, default)
+    )
     thresholds = get("thresholds", None) or DEFAULT_THRESHOLDS
     return BudgetSpec(
         team=get("team"),
@@ -58,7 +63,7 @@ def as_spec(budget) -> BudgetSpec:
     )
 
 
-STATUS_SCHEMA = {
+STATUS_SCHEMA: Schema = {
     "month": pl.Date,  # first day of the month: BI tools filter and sort it as a date
     "as_of": pl.Date,
     "team": pl.String,
@@ -90,11 +95,31 @@ def budget_status(
     status: 'over' (>= 100 % used), 'forecast_over' (month end forecast >= 100 %) or 'ok'.
     """
     first_data_day = spend_daily["day"].min() if spend_daily.height else as_of
+    assert isinstance(first_data_day, date)
     rows = []
     for spec in map(as_spec, budgets):
         series = _daily_series(spend_daily, spec)
         rows.append(_status_row(spec, series, as_of, first_data_day, lookback_weeks))
     return pl.DataFrame(rows, schema=STATUS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=STATUS_SCHEMA)
+
+
+def budget_status_from_allocation(allocation: pl.DataFrame, budgets: Iterable, as_of: date) -> pl.DataFrame:
+    """budget_status on allocation_daily rows: bill-true spend (total_cost_usd, residual included) per day,
+    team and feature. No budgets or no spend: an empty frame with STATUS_SCHEMA."""
+    budgets = list(budgets)
+    if not budgets or allocation.height == 0:
+        return pl.DataFrame(schema=STATUS_SCHEMA)
+    spend = allocation.group_by("day", "team", "feature").agg(pl.col("total_cost_usd").sum().alias("cost_usd"))
+    return budget_status(spend, budgets, as_of)
+
+
+def budget_status_on(home: Home, budgets: Iterable, day: date) -> pl.DataFrame:
+    """Budget status as of `day`, from the month's allocation in the lake up to that day.
+
+    Reads 35 days back so the forecast's trend has its lookback weeks even early in a month.
+    """
+    allocation = read_mart_window(home, "allocation_daily", day.replace(day=1), day, lookback_days=35)
+    return budget_status_from_allocation(allocation, budgets, day)
 
 
 def month_end_forecast(
@@ -199,7 +224,7 @@ def _days(start: date, end: date) -> list[date]:
 # alert events
 
 
-EVENT_SCHEMA = {
+EVENT_SCHEMA: Schema = {
     "dedup_key": pl.String,
     "kind": pl.String,
     "severity": pl.String,
@@ -230,7 +255,7 @@ def budget_alert_events(status: pl.DataFrame, *, include_forecast: bool = True) 
     if include_forecast:
         ahead = status.filter((pl.col("forecast_pct") >= 100) & (pl.col("pct_used") < 100))
         parts.append(ahead.select(*_event_columns("budget_forecast", pl.lit(100, pl.Int64))))
-    events = pl.concat([p.cast(EVENT_SCHEMA) for p in parts], how="vertical")
+    events = pl.concat([p.cast(pl.Schema(EVENT_SCHEMA)) for p in parts], how="vertical")
     return events.sort("month", "team", "feature", "kind", "threshold", nulls_last=True)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.allocation import largest_remainder
-from tokenomics.schema import MONEY
+from tokenomics.schema import MONEY, Schema
 
 FOCUS_VERSION = "1.2"
 CENTS = pl.Decimal(38, 2)
@@ -133,7 +133,7 @@ def _price_table(rows: pl.DataFrame, lookup: UnitPriceLookup) -> pl.DataFrame:
         if found is not None:
             records.append({"provider": provider, "model": model, "day": day,
                             **{f"p_{t}": Decimal(getattr(found, t)) for t in TOKEN_TYPES}})
-    schema = {"provider": pl.String, "model": pl.String, "day": pl.Date, **{f"p_{t}": MONEY for t in TOKEN_TYPES}}
+    schema: Schema = {"provider": pl.String, "model": pl.String, "day": pl.Date, **{f"p_{t}": MONEY for t in TOKEN_TYPES}}
     return pl.DataFrame(records, schema=schema, orient="row") if records else pl.DataFrame(schema=schema)
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeAlias
+
 import polars as pl
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
+Schema: TypeAlias = "dict[str, PolarsDataType]"
+"""Column name -> Polars type, as pl.DataFrame(schema=...) takes it (a type class like pl.String or an instance)."""
 
 MONEY = pl.Decimal(38, 12)
 """Exact money: never a binary float. 12 fractional digits covers per-token prices."""
@@ -25,7 +33,7 @@ inside output_tokens. 0 when the source does not split modalities."""
 LABELS = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
 """Free key/value attribution hints (OTel resource/span attributes, client metadata)."""
 
-USAGE_EVENTS: dict[str, pl.DataType] = {
+USAGE_EVENTS: Schema = {
     "event_id": pl.String,
     "ts": UTC_TS,
     "day": pl.Date,
@@ -62,7 +70,7 @@ USAGE_EVENTS: dict[str, pl.DataType] = {
     "source_file": pl.String,
 }
 
-BILLING_LINES: dict[str, pl.DataType] = {
+BILLING_LINES: Schema = {
     "charge_period_start": UTC_TS,
     "charge_period_end": UTC_TS,
     "day": pl.Date,
@@ -85,7 +93,7 @@ BILLING_LINES: dict[str, pl.DataType] = {
     "source_file": pl.String,
 }
 
-PROVIDER_USAGE: dict[str, pl.DataType] = {
+PROVIDER_USAGE: Schema = {
     "day": pl.Date,
     "provider": pl.String,
     "sub_account_id": pl.String,
@@ -105,7 +113,7 @@ PROVIDER_USAGE: dict[str, pl.DataType] = {
     "source_file": pl.String,
 }
 
-QUARANTINE: dict[str, pl.DataType] = {
+QUARANTINE: Schema = {
     "table": pl.String,
     "day": pl.Date,
     "source": pl.String,
@@ -115,7 +123,7 @@ QUARANTINE: dict[str, pl.DataType] = {
     "raw": pl.String,  # the record as read, never a prompt/response body or a secret
 }
 
-TABLES: dict[str, dict[str, pl.DataType]] = {
+TABLES: dict[str, Schema] = {
     "usage_events": USAGE_EVENTS,
     "billing_lines": BILLING_LINES,
     "provider_usage": PROVIDER_USAGE,

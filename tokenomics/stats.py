@@ -22,6 +22,7 @@ def usage_partition_stats(folder: Path) -> dict:
         """,
         [files],
     ).fetchone()
+    assert row is not None  # an aggregate query always returns one row
     rows, tokens, cost, unattributed_cost, unpriced, unattributed_rows = row
     cost = Decimal(cost)
     return {

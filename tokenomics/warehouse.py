@@ -47,7 +47,7 @@ def publish(home: Home, marts: list[str], extra_tables: dict[str, str] | None = 
                 f'CREATE TABLE "{table}" AS SELECT * FROM read_parquet(?, union_by_name = true, hive_partitioning = false)',
                 [pattern],
             )
-            counts[table] = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+            counts[table] = _count(con, table)
         qglob = str(home.root / QUARANTINE_GLOB)
         if _has_files(qglob):
             con.execute(
@@ -55,7 +55,7 @@ def publish(home: Home, marts: list[str], extra_tables: dict[str, str] | None = 
                 "FROM read_parquet(?, union_by_name = true, hive_partitioning = false)",
                 [qglob],
             )
-            counts["quarantine"] = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
+            counts["quarantine"] = _count(con, "quarantine")
         document_warehouse(con)  # comments from tokenomics/tables.yaml, flat views for BI tools
         con.execute("CHECKPOINT")
         con.close()
@@ -65,3 +65,8 @@ def publish(home: Home, marts: list[str], extra_tables: dict[str, str] | None = 
         for leftover in (building, Path(f"{building}.wal")):
             if leftover.exists():
                 leftover.unlink()
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    (rows,) = con.execute(f'SELECT count(*) FROM "{table}"').fetchone() or (0,)
+    return int(rows)

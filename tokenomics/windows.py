@@ -1,5 +1,6 @@
 """Reading a trailing window of a day-partitioned mart: what detectors and forecasts need."""
 
+import calendar
 from datetime import date, timedelta
 
 import polars as pl
@@ -17,3 +18,10 @@ def read_mart_window(home: Home, mart: str, first: date, last: date, lookback_da
     if not files:
         return pl.DataFrame()
     return pl.read_parquet(files, hive_partitioning=False)
+
+
+def read_mart_month(home: Home, mart: str, month: str) -> pl.DataFrame:
+    """All rows of `mart` for the days of `month` (YYYY-MM) that exist in the lake."""
+    first = date.fromisoformat(f"{month}-01")
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    return read_mart_window(home, mart, first, last)

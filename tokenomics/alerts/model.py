@@ -8,6 +8,8 @@ from datetime import date
 
 import polars as pl
 
+from tokenomics.budgets import budget_alert_events
+
 SEVERITIES = ("info", "warning", "critical")
 SEVERITY_RANK = {name: i for i, name in enumerate(SEVERITIES)}
 
@@ -88,6 +90,30 @@ def alerts_from_incidents(incidents: pl.DataFrame) -> list[Alert]:
             )
         )
     return alerts
+
+
+def alerts_from_budget_status(status: pl.DataFrame) -> list[Alert]:
+    """One alert per budget scope, month and threshold crossed in these budget_status rows.
+
+    Keys are budget_alert_events' dedup keys, so a threshold crossed on several days (or re-run) is one
+    alert, dated the first day it was crossed.
+    """
+    if status.height == 0:
+        return []
+    events = budget_alert_events(status).sort("as_of").unique("dedup_key", keep="first", maintain_order=True)
+    return [
+        Alert(
+            key=e["dedup_key"],
+            day=e["as_of"],
+            team=e["team"],
+            severity=e["severity"],
+            title=e["title"],
+            text=e["message"],
+            kind="budget",
+            facts={"month": e["month"], "threshold": f"{e['threshold']}%"},
+        )
+        for e in events.iter_rows(named=True)
+    ]
 
 
 def pipeline_failure_alert(run_id: str, job: str, day: date, message: str) -> Alert:

@@ -15,7 +15,9 @@ enters the baseline. Sums on missing days are explicit zeros.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import polars as pl
 
@@ -121,6 +123,19 @@ def default_metrics(
         Metric("output_share", "output share of tokens", ("output_tokens",), ("input_tokens", "output_tokens"),
                params=_rate_params(min_abs=0.10, min_pct=0.3, direction="up"), levels=RATIO_LEVELS, unit="rate"),
     )
+
+
+def configured_metrics(cost_overrides: Mapping[str, Any] | None = None) -> tuple[Metric, ...]:
+    """The default metric set with the `anomalies:` knobs of tokenomics.yaml applied to the cost metric.
+
+    Only cost takes them: the ratio metrics (cache-hit, error rate, ...) carry their own volume gates,
+    which a dollar threshold would undo. `cost_overrides` are DetectorParams fields
+    (config.AnomaliesConfig.detector_kwargs()).
+    """
+    metrics = default_metrics()
+    if not cost_overrides:
+        return metrics
+    return tuple(replace(m, params=replace(m.params, **cost_overrides)) if m.name == "cost" else m for m in metrics)
 
 
 def _rate_params(min_abs: float, direction: str, min_pct: float = 0.25, transform: str = "none") -> DetectorParams:
@@ -256,7 +271,7 @@ def effective_params(metric: Metric, series: pl.DataFrame) -> DetectorParams:
     median_total = team_totals["value"].median() if team_totals.height else None
     if not median_total:
         return metric.params
-    gate = max(metric.params.min_abs_impact, metric.min_share_of_total * float(median_total))
+    gate = max(metric.params.min_abs_impact, metric.min_share_of_total * float(cast(float, median_total)))
     return replace(metric.params, min_abs_impact=gate)
 
 

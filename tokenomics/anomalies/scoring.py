@@ -106,7 +106,8 @@ def score_alerts(
         ]
     ).to_dicts()
 
-    delays, by_kind = [], {}
+    delays: list[int] = []
+    by_kind: dict[str, tuple[int, int]] = {}
     for e in events:
         start = e["start_day"]
         delay = None

@@ -10,6 +10,7 @@ import shutil
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -94,7 +95,7 @@ def generate(home: Path, start: date, days: int, events_per_day: int, seed: int)
             gateway_events += seen
             bypass_requests += events.height - seen
             first += events.height
-            sessions = max(sessions, int(events["session"].max() or 0) + 1)
+            sessions = max(sessions, int(cast(int, events["session"].max() or 0)) + 1)
             del events
         for source, paths in written.items():
             files[source] = files.get(source, 0) + len(paths)
