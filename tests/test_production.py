@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ from pipelines.freshness import stale_table_alerts
 from pipelines.runner import run_days
 from tests.published import assert_same_tables, published_tables
 from tests.readme_blocks import readme_block
-from tests.servers import free_port, stop_process, wait_until_serving
+from tests.servers import free_port
 from tokenomics.home import Home
 from tokenomics.privacy import HMAC_KEY_ENV, KEY_FILE_NAME
 
@@ -104,11 +105,26 @@ def dagster_ui(tmp_path, postgres):
     assert len(servers) == 2, "the README starts the daemon and the webserver"
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_serving(url, servers, tmp_path / "dagster.log")
+        deadline = time.monotonic() + 180
+        while True:
+            assert all(p.poll() is None for p in servers), (tmp_path / "dagster.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the webserver did not serve the code location in 180 s"
+            try:
+                if graphql(url, ASSETS)["assetNodes"]:
+                    break
+            except (httpx.HTTPError, KeyError, TypeError, ValueError):
+                pass
+            time.sleep(1)
         yield url, home, env
     finally:
         for proc in servers:
-            stop_process(proc, group=True)
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in servers:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
         log.close()
 
 
