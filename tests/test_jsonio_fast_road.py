@@ -64,3 +64,16 @@ def test_real_schemas_read_the_same_on_both_roads(tmp_path):
         for path in sorted((fixtures / folder).glob("*.jsonl")):
             fast, careful = _both(path, schema)
             assert fast.equals(careful), path.name
+
+
+def test_a_blank_line_across_two_read_blocks_is_seen(tmp_path, monkeypatch):
+    path = tmp_path / "input.jsonl"
+    content = b'{"id": "a"}\n  \n{"id": "b"}\n'
+    path.write_bytes(content)
+    for size in range(1, len(content) + 1):
+        monkeypatch.setattr(jsonio, "CHUNK_BYTES", size)
+        assert jsonio._plain_json_lines(path, "test") == 0, size
+    path.write_bytes(b'{"id": "a"}\n {"id": "b"}\n')
+    for size in range(1, 30):
+        monkeypatch.setattr(jsonio, "CHUNK_BYTES", size)
+        assert jsonio._plain_json_lines(path, "test") > 0, size

@@ -7,17 +7,13 @@ the day is deduplicated by a streaming scan over the parts.
 
 from __future__ import annotations
 
-import contextvars
 import os
 import shutil
 import tempfile
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from queue import Empty, Full, Queue
-from typing import TypeVar
 
 import polars as pl
 
@@ -27,9 +23,9 @@ from tokenomics.lake import replace_partition, swap_in
 from tokenomics.schema import DEDUP_KEYS, QUARANTINE, TABLES
 from tokenomics.sources import UnknownSourceError
 from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
+from tokenomics.sources.readahead import read_ahead
 
 Enrich = Callable[[pl.DataFrame], pl.DataFrame]
-T = TypeVar("T")
 
 ROW_GROUP_ROWS = 32_768
 """Rows per row group of a written partition. Polars' sink buffers more the larger they are, most
@@ -143,62 +139,13 @@ def normalize_files(
     return quarantine
 
 
-def _read_ahead(chunks: Iterator[T]) -> Iterator[T]:
-    """`chunks`, the next one produced on a thread while the caller works on this one.
-
-    A reader chunk (DuckDB/Polars parsing) and the work after it (conform, enrich, spill) release the
-    GIL, so on 2 cores they overlap: one chunk in flight, memory one chunk more. Order is kept, and a
-    reader's error is raised here, at the chunk where it happened.
-    """
-    queue: Queue = Queue(maxsize=1)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        queue.put((chunk, None), timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put((_DONE, None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            queue.put((_DONE, exc))
-
-    # The reader runs in the worker with the caller's context: the pseudonymization key block included.
-    worker = threading.Thread(target=contextvars.copy_context().run, args=(produce,), name="ingest-read-ahead", daemon=True)
-    worker.start()
-    try:
-        while True:
-            chunk, error = queue.get()
-            if error is not None:
-                raise error
-            if chunk is _DONE:
-                return
-            yield chunk
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue, then let it finish
-            try:
-                queue.get(timeout=0.1)
-            except Empty:
-                pass
-        worker.join()
-
-
-_DONE = object()
-
-
 def _normalize_file(source, path, spill, report, quarantine, enrich, chunk_rows) -> FileCounts:
     if source == "auto":
         source = sources.detect(path)
     reader = sources.reader(source)
     counts = FileCounts(source=source, file=str(path))
     for result in normalize_chunks(
-        _read_ahead(reader.read(path, chunk_rows=chunk_rows)), source=source, source_file=str(path), counts=counts
+        read_ahead(reader.read(path, chunk_rows=chunk_rows)), source=source, source_file=str(path), counts=counts
     ):
         for table, frame in result.kept.items():
             if report.day is not None:

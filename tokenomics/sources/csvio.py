@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from tokenomics.sources.normalize import ReaderError
+from tokenomics.sources.readahead import read_ahead
 
 NULL_LITERALS = ["", "NULL", "null", "None", "NaN", "N/A"]
 
@@ -69,6 +70,10 @@ def iter_csv_chunks(
     columns = csv_columns(path, source)
     if not columns:
         return
+    yield from read_ahead(_csv_chunks(path, source, columns, chunk_rows, chunk_bytes))
+
+
+def _csv_chunks(path: Path, source: str, columns: list[str], chunk_rows: int, chunk_bytes: int) -> Iterator[pl.DataFrame]:
     with open_csv_bytes(path) as fh:
         header = _header_record(fh)
         line = 1 + header.count(b"\n")

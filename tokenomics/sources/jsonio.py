@@ -33,9 +33,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from tokenomics.sources.normalize import ReaderError
+from tokenomics.sources.readahead import read_ahead
 
 MALFORMED_JSON = "malformed_json"
 """A line that is not a JSON object."""
@@ -100,7 +102,7 @@ def iter_json_records(
     if lines:
         rows = min(chunk_rows, math.ceil(chunk_bytes * lines / max(path.stat().st_size, 1)))
         try:
-            for frame in _duckdb_json_lines(path, schema, max(rows, 1)):
+            for frame in read_ahead(_duckdb_json_lines(path, schema, max(rows, 1))):
                 yield frame
                 done += frame.height
             release_database()
@@ -120,13 +122,29 @@ def _plain_json_lines(path: Path, source: str) -> int:
         fh.seek(0)
         lines, carry = 0, b""
         while block := fh.read(CHUNK_BYTES):
-            data = carry + block
-            if _BLANK_LINE.search(data):
+            first_end = block.find(b"\n")
+            edge = carry + (block[: first_end + 1] if first_end >= 0 else block) if carry else b""
+            if _has_blank_line(block) or _has_blank_line(edge):  # edge: a blank line across two blocks
                 return 0
             lines += block.count(b"\n")
-            cut = data.rfind(b"\n")
-            carry = data[cut:] if cut >= 0 and not data[cut:].strip() else b"\n" if data.endswith(b"\n") else b""
+            cut = block.rfind(b"\n")
+            tail = (carry + block) if cut < 0 else block[cut:]
+            carry = tail if tail.startswith(b"\n") and not tail.strip() else b""
     return lines + 1
+
+
+_LINE_START_SPACE = np.array([ord(c) for c in "\n\r \t"], dtype=np.uint8)
+
+
+def _has_blank_line(data: bytes) -> bool:
+    """A whitespace-only line between two newlines. Vectorized: the byte after each newline is looked
+    at, and only a block where a line starts with whitespace (rare in JSON lines) pays for the regex.
+    (Two-byte `in` tests cost ~0.4 s per 475 MB each; this ~0.1 s.)"""
+    view = np.frombuffer(data, dtype=np.uint8)
+    after = np.flatnonzero(view[:-1] == 10) + 1
+    if not np.isin(view[after], _LINE_START_SPACE).any():
+        return False
+    return _BLANK_LINE.search(data) is not None
 
 
 def _duckdb_json_lines(path: Path, schema: dict[str, pl.DataType], rows: int) -> Iterator[pl.DataFrame]:
