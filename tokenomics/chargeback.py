@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import polars as pl
@@ -126,12 +127,14 @@ def _read_warehouse(path: Path, month: str) -> dict[str, pl.DataFrame]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         tables = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        out = {}
+        out: dict[str, pl.DataFrame] = {}
         for name in ("allocation_daily", "reconciliation_daily"):
             if name in tables:
                 relation = con.sql(f'SELECT * FROM "{name}" WHERE strftime(day, \'%Y-%m\') = $month',
                                    params={"month": month})
-                out[name] = pl.from_arrow(relation.to_arrow_table())
+                frame = pl.from_arrow(relation.to_arrow_table())
+                assert isinstance(frame, pl.DataFrame)  # a table converts to a frame, never a Series
+                out[name] = frame
         return out
     finally:
         con.close()
@@ -249,7 +252,7 @@ def _statement_markdown(
     billed = rows.filter(pl.col("is_billed"))["total_cost_usd"].abs().sum()
     every = rows["total_cost_usd"].abs().sum()
     share = f"{Decimal(billed) * 100 / Decimal(every):.1f}%" if every else "n/a"
-    first, last = allocation["day"].min(), allocation["day"].max()
+    first, last = cast(date, allocation["day"].min()), cast(date, allocation["day"].max())
     methods = sorted(set(allocation["allocation_method"]))
     bases = sorted(set(rows["allocation_basis"]) - {"direct_cost", "even", "weights"})
     title_month = date.fromisoformat(f"{month}-01").strftime("%B %Y")

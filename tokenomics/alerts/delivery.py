@@ -105,8 +105,8 @@ def deliver(
     now: Callable[[], datetime] = utc_now,
 ) -> DeliveryReport:
     """Record every alert in the ledger, then send everything due (new and previously failed)."""
-    own = not isinstance(ledger, AlertLedger)
-    book = AlertLedger(ledger) if own else ledger
+    book = ledger if isinstance(ledger, AlertLedger) else AlertLedger(ledger)
+    own = book is not ledger
     try:
         return _deliver(
             list(alerts), channels, book, tuple(routes), recency_days, today, retry, max_total_attempts,

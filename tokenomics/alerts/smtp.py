@@ -41,6 +41,7 @@ class EmailChannel:
         username = secret_from_env(s.username_env, self.name, "SMTP username") if s.username_env else None
         password = secret_from_env(s.password_env, self.name, "SMTP password") if s.password_env else None
         try:
+            server: smtplib.SMTP
             if s.use_ssl:
                 server = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.timeout_seconds, context=ssl.create_default_context())
             else:

@@ -85,7 +85,7 @@ class AdminApi:
             attempt += 1
             self.requests += 1
             try:
-                response = client.get(path, params=query)
+                response = client.get(path, params=tuple(query))
             except httpx.TransportError as exc:
                 problem, wait_hint = f"{type(exc).__name__}", None
             else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import cast
 
 import altair as alt
 import polars as pl
@@ -112,11 +113,11 @@ def gap_by_cause(frame: pl.DataFrame) -> alt.Chart:
     )
 
 
-def incident_series(frame: pl.DataFrame, title: str, unit: str) -> alt.LayerChart:
+def incident_series(frame: pl.DataFrame, title: str, unit: str) -> alt.LayerChart | alt.FacetChart:
     """Columns day, value, expected, lower, upper, flagged: the series, its expected band, flagged days."""
     fmt = MONEY_AXIS if unit == "$" else ",.3~f"
     # a band that widens on sparse history would flatten the series: the y axis follows the values
-    top = max(float(frame["value"].max() or 0), float(frame["expected"].max() or 0)) * 1.25 or 1.0
+    top = max(float(cast(float, frame["value"].max() or 0)), float(cast(float, frame["expected"].max() or 0))) * 1.25 or 1.0
     y_scale = alt.Scale(domain=[0, top], clamp=True)
     base = alt.Chart(alt.Data(values=_rows(frame)), width=WIDTH, height=200, title=title)
     band = base.mark_area(opacity=0.25, color="#4c78a8", clip=True).encode(

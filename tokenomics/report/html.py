@@ -10,10 +10,12 @@ from __future__ import annotations
 import html
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import polars as pl
@@ -71,7 +73,7 @@ class Section:
     empty: str = ""
 
 
-def table_html(frame: pl.DataFrame, formats: dict[str, callable] | None = None, caption: str = "") -> str:
+def table_html(frame: pl.DataFrame, formats: dict[str, Callable[[Any], str]] | None = None, caption: str = "") -> str:
     """A plain HTML table; `formats` maps a column to how its cells are written (money, percent, ...)."""
     formats = formats or {}
     if frame.height == 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -19,9 +19,9 @@ class Summary:
     unattributed_share: float
     unpriced_share: float
     days: int
-    bill_match: pl.DataFrame = None  # per provider: billed, gateway estimate, capture rate, main cause
-    budgets: pl.DataFrame = None  # latest budget_status rows
-    incidents: pl.DataFrame = None  # this month's anomaly incidents
+    bill_match: pl.DataFrame = field(default_factory=pl.DataFrame)  # per provider: billed, gateway estimate, capture rate, main cause
+    budgets: pl.DataFrame = field(default_factory=pl.DataFrame)  # latest budget_status rows
+    incidents: pl.DataFrame = field(default_factory=pl.DataFrame)  # this month's anomaly incidents
 
 
 EXTRAS = {
