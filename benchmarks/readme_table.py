@@ -2,6 +2,7 @@
 
     python benchmarks/readme_table.py FILE            print the table (Markdown)
     python benchmarks/readme_table.py FILE --write    replace it in README.md, between the bench-table markers
+    ... --scaling SCALING_FILE                        add the peak-RSS line of a `bench.py --scaling --json` run
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def _size(mib: float) -> str:
 def _rate(rows_per_s: float | None) -> str:
     if not rows_per_s:
         return "—"
+    if rows_per_s < 1e3:
+        return f"{rows_per_s:.0f}"
     return f"{rows_per_s / 1e6:.1f}M" if rows_per_s >= 1e6 else f"{rows_per_s / 1e3:.0f}k"
 
 
@@ -52,12 +55,23 @@ def table(figures: dict) -> str:
                      f"| {_size(r['peak_rss_mib'])} | {ratio} |")
     lines.append("")
     if figures.get("ingest_over_baseline"):
-        lines.append(f"Ingest / DuckDB baseline: **{figures['ingest_over_baseline']:.2f}×**. ")
+        lines.append(f"Ingest / DuckDB baseline: **{figures['ingest_over_baseline']:.2f}×** in this run.")
     bi = next((r for r in figures["stages"] if r["stage"] == "bi_year"), None)
     if bi and bi.get("bi_query_ms"):
         queries = "; ".join(f"{q} {ms:.1f} ms" for q, ms in bi["bi_query_ms"].items())
         lines.append(f"BI on a year of published marts ({bi['rows']:,} usage_daily rows), median of 7: {queries}.")
     return "\n".join(lines)
+
+
+def scaling_line(figures: dict) -> str:
+    """Peak RSS per stage at N/4, N/2 and N events, from `bench.py --scaling --json`."""
+    sizes = "/".join(f"{s / 1e6:g}M" for s in figures["scaling"]["sizes"])
+    parts = [
+        f"{stage} {'/'.join(f'{m:,.0f}' if m else '-' for m in r['peak_rss_mib'])} MiB ({r['ratio']:.2f}x)"
+        for stage, r in figures["scaling"]["stages"].items()
+    ]
+    verdict = "flat" if figures["scaling"]["flat"] else "NOT flat"
+    return f"Peak RSS at {sizes} events (`--scaling`, {figures['date']}; {verdict}): " + "; ".join(parts) + "."
 
 
 def write(readme: Path, text: str) -> None:
@@ -72,10 +86,13 @@ def write(readme: Path, text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("json_file")
+    parser.add_argument("--scaling", metavar="FILE", help="JSON of a `bench.py --scaling --json FILE` run")
     parser.add_argument("--write", nargs="?", const=str(README), metavar="README",
                         help="replace the table in README.md (or the file given)")
     args = parser.parse_args()
     text = table(json.loads(Path(args.json_file).read_text()))
+    if args.scaling:
+        text += "\n" + scaling_line(json.loads(Path(args.scaling).read_text()))
     if args.write:
         write(Path(args.write), text)
     else:
