@@ -12,9 +12,9 @@ from __future__ import annotations
 import polars as pl
 
 from tokenomics.config import AttributionConfig, AttributionRule, glob_regex
-from tokenomics.schema import LABELS, UNATTRIBUTED
+from tokenomics.schema import LABELS, UNATTRIBUTED, Schema
 
-HINT_COLUMNS: dict[str, pl.DataType] = {
+HINT_COLUMNS: Schema = {
     "gateway_team": pl.String,
     "key_alias": pl.String,
     "project": pl.String,

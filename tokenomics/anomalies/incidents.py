@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 import polars as pl
 
@@ -34,12 +35,13 @@ from tokenomics.anomalies.rootcause import (
     token_driver,
     value_column,
 )
+from tokenomics.schema import Schema
 
 SEVERITIES = ("info", "warning", "critical")
 _LEVEL_RANK = {"team": 0, "team_feature": 1, "team_model": 2}
 _MONEY_RANK = {"cost": 0, "tokens": 1, "requests": 2}
 
-INCIDENT_SCHEMA = {
+INCIDENT_SCHEMA: Schema = {
     "incident_id": pl.String,
     "day": pl.Date,
     "last_day": pl.Date,
@@ -313,7 +315,8 @@ def _money_story(primary: dict, usage: pl.DataFrame, params: IncidentParams, uni
             top_model = (by_model["model"], max(0.0, min(1.0, by_model["share"])))
     driver_parent = Parent(subject.team, subject.feature, subject.model or (top_model[0] if top_model else None))
     driver = token_driver(usage, primary["start_day"], driver_parent)
-    text = explain(subject, scoped["value"].sum(), scoped["expected"].sum(), unit, top_model, driver, evidence)
+    actual, expected = cast(float, scoped["value"].sum()), cast(float, scoped["expected"].sum())
+    text = explain(subject, actual, expected, unit, top_model, driver, evidence)
     return subject, text, contribs.head(params.root_cause_rows).to_dicts()
 
 

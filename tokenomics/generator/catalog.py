@@ -37,6 +37,7 @@ def unit_prices(model_key: str, day: date) -> UnitPrices:
     when the catalog does not know the model)."""
     spec = MODELS[model_key]
     if not spec.in_catalog:
+        assert spec.unlisted_prices is not None  # a model outside the catalog carries its own prices
         return UnitPrices(*(Decimal(p) / _MILLION for p in spec.unlisted_prices))
     when = datetime.combine(day, time(12), tzinfo=timezone.utc)
 
