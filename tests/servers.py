@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +33,38 @@ def wait_for(check, timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise TimeoutError(f"{what} did not come up within {timeout:.0f}s")
+
+
+def stop_process(process: subprocess.Popen, *, group: bool = False, timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL after `timeout`; `group` for a server started in its own session
+    (`dagster dev` and `make ui` start children that must go too)."""
+    signal_to = (lambda sig: os.killpg(process.pid, sig)) if group else process.send_signal
+    try:
+        signal_to(signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        signal_to(signal.SIGKILL)
+        process.wait(timeout=timeout)
+    except ProcessLookupError:
+        pass
+
+
+def wait_until_serving(url: str, processes: list[subprocess.Popen], log: Path, timeout: float = 180) -> None:
+    """Until the Dagster webserver at `url` lists the code location's assets; a server that exits fails
+    with its own log, not a later connection error."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        assert all(p.poll() is None for p in processes), log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"{url} did not serve the code location in {timeout:.0f}s"
+        try:
+            answer = httpx.post(f"{url}/graphql", json={"query": "{ assetNodes { id } }"}, timeout=30).json()
+            if answer.get("data", {}).get("assetNodes"):
+                return
+        except (httpx.HTTPError, ValueError, AttributeError):
+            pass
+        time.sleep(1)
 
 
 def postgres_bin() -> Path | None:
@@ -80,11 +113,7 @@ class PostgresServer:
         }
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
@@ -156,11 +185,7 @@ class S3Server:
         filesystem.create_dir(name)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process)
 
 
 def start_s3() -> S3Server:

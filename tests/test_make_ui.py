@@ -6,16 +6,12 @@ workers must all find the home's key file (the bug that failed every UI backfill
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import time
 from datetime import date, timedelta
 
-import httpx
 import pytest
 
-from tests.servers import free_port
+from tests.servers import free_port, stop_process, wait_until_serving
 from tests.test_production import ASSETS, BIN, LAUNCH, ROOT, _wait_for_backfill, graphql, user_environment
 from tokenomics.home import Home
 from tokenomics.privacy import KEY_FILE_NAME
@@ -40,16 +36,7 @@ def test_make_ui_backfill_of_every_asset_succeeds_without_a_key_in_the_environme
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert ui.poll() is None, (tmp_path / "make-ui.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "make ui did not serve the code location in 240 s"
-            try:
-                if graphql(url, ASSETS)["assetNodes"]:
-                    break
-            except (httpx.HTTPError, KeyError, TypeError, ValueError):
-                pass
-            time.sleep(1)
+        wait_until_serving(url, [ui], tmp_path / "make-ui.log", timeout=240)
         assert "telemetry:\n  enabled: false" in (home.dagster / "dagster.yaml").read_text()
         keys = sorted({tuple(n["assetKey"]["path"]) for n in graphql(url, ASSETS)["assetNodes"]})
         days = [str(START + timedelta(days=i)) for i in range(DAYS)]
@@ -58,12 +45,7 @@ def test_make_ui_backfill_of_every_asset_succeeds_without_a_key_in_the_environme
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         status, runs = _wait_for_backfill(url, launched["backfillId"], timeout=600)
     finally:
-        os.killpg(ui.pid, signal.SIGTERM)
-        try:
-            ui.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(ui.pid, signal.SIGKILL)
-            ui.wait(timeout=30)
+        stop_process(ui, group=True)
         log.close()
     assert status in ("COMPLETED", "COMPLETED_SUCCESS"), (status, [r["status"] for r in runs])
     assert runs and all(r["status"] == "SUCCESS" for r in runs)

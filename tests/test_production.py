@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from pipelines.freshness import stale_table_alerts
 from pipelines.runner import run_days
 from tests.published import assert_same_tables, published_tables
 from tests.readme_blocks import readme_block
-from tests.servers import free_port
+from tests.servers import free_port, stop_process, wait_until_serving
 from tokenomics.home import Home
 from tokenomics.privacy import HMAC_KEY_ENV, KEY_FILE_NAME
 
@@ -105,26 +104,11 @@ def dagster_ui(tmp_path, postgres):
     assert len(servers) == 2, "the README starts the daemon and the webserver"
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert all(p.poll() is None for p in servers), (tmp_path / "dagster.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the webserver did not serve the code location in 180 s"
-            try:
-                if graphql(url, ASSETS)["assetNodes"]:
-                    break
-            except (httpx.HTTPError, KeyError, TypeError, ValueError):
-                pass
-            time.sleep(1)
+        wait_until_serving(url, servers, tmp_path / "dagster.log")
         yield url, home, env
     finally:
         for proc in servers:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in servers:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
+            stop_process(proc, group=True)
         log.close()
 
 
