@@ -17,6 +17,7 @@ from assets.resources import TokenomicsHome
 from tokenomics.lake import read_partition
 from tokenomics.quality import expectations_for, validate
 from tokenomics.quality.ledger import previous_day_rows, write_day_outcomes
+from tokenomics.quality.runner import validate_parquet
 
 SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
 
@@ -46,12 +47,15 @@ def _expectation_checks(table: str, asset, partition_of, prepare=None):
             for key in context.partition_keys:
                 day = date.fromisoformat(key)
                 folder = partition_of(home, day)
-                frame = read_partition(folder)
-                if prepare is not None:
-                    frame = prepare(frame)
-                outcomes = validate(
-                    table, frame, context={"previous_day_rows": previous_day_rows(folder, day)}, expectations=expectations
-                )
+                files = sorted(str(f) for f in folder.glob("*.parquet")) if folder.is_dir() else []
+                day_context = {"previous_day_rows": previous_day_rows(folder, day)}
+                if files and prepare is None:  # streamed: memory follows the GX chunk, not the day
+                    outcomes = validate_parquet(table, files, context=day_context, expectations=expectations)
+                else:
+                    frame = read_partition(folder)
+                    outcomes = validate(
+                        table, prepare(frame) if prepare else frame, context=day_context, expectations=expectations
+                    )
                 write_day_outcomes(home, table, day, outcomes)
                 for outcome in outcomes:
                     by_check[outcome.name].append((key, outcome))
