@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import tempfile
 import time
@@ -389,9 +390,11 @@ def print_summary(h: Home) -> None:
         f"total this month ${s.total_cost_usd:,.2f}; unattributed {s.unattributed_share:.1%} of cost; "
         f"unpriced {s.unpriced_share:.2%} of requests"
     )
-    console.print(f"warehouse: {h.warehouse}  (open read-only: duckdb -readonly {h.warehouse})")
-    console.print(f"report:    {report_file}")
-    console.print(f"dagster:   {h.dagster}  (make ui, or DAGSTER_HOME={h.dagster} dagster dev -w workspace.yaml)")
+    html = sorted(h.reports.glob("report-*.html"))
+    dagster_home = os.environ.get("DAGSTER_HOME") or h.dagster  # the instance runs were recorded in
+    console.print(f"warehouse: {h.warehouse}  (open read-only: duckdb -readonly {h.warehouse})", soft_wrap=True)
+    console.print(f"report:    {html[-1] if html else report_file}  (summary: {report_file})", soft_wrap=True)
+    console.print(f"dagster:   {dagster_home}  (make ui, or DAGSTER_HOME={dagster_home} dagster dev -w workspace.yaml)", soft_wrap=True)
 
 
 @main.command()
