@@ -1,6 +1,6 @@
 """Insight assets: token-aware anomalies per day, and the alerts they (and budgets) raise."""
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import dagster as dg
 import polars as pl
@@ -69,6 +69,7 @@ def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> 
 @daily_asset(
     deps=[anomalies, budget_status],
     serialized=True,
+    refresh=Refresh("incidents", days_after=LOOKBACK_DAYS),  # per-day mode: later days' incidents may have changed
     group_name="insights",
     kinds={"python"},
     description=(
@@ -80,7 +81,7 @@ def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> 
 )
 def alerts(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
     home, config = tokenomics.home, tokenomics.config()
-    days = [date.fromisoformat(k) for k in context.partition_keys]
+    days = step_days(context)
     incidents = read_mart_window(home, "incidents", days[0], days[-1])
     pending = alerts_from_incidents(incidents) if incidents.height else []
     pending += alerts_from_budget_status(read_mart_window(home, "budget_status", days[0], days[-1]))
