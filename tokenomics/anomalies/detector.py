@@ -21,6 +21,11 @@ benchmarks/score_detector.py on its own synthetic company and on tokenomics/gene
   alert at |z| >= 7 (`intermittent_threshold`): a count of 0-or-a-few has a heavy right tail against
   its robust scale (Poisson noise of a small mean), and at 4.0 they raised more false episodes than
   true ones on benchmarks/independent_series.py (34 false, 29 true; at 7: 7 false, 28 true).
+* Persistence (sums, not rates). One day alerts alone at |z| >= 5, or at 4 when it is 3x (or 1/3)
+  its expectation; otherwise two same-sign days in a row at |z| >= 3 (the second day alerts).
+  Fat-tailed noise crosses 4 on single days; level shifts and ramps persist at a lower |z|. On
+  benchmarks/independent_series.py: recall 0.76 -> 0.81, precision 0.67 -> 0.74; on the synthetic
+  company recall 60/67 -> 61/67, precision 52/57 -> 54/58 (see `_persistent_or_large`).
 * Revert. A short excursion that outlives `level_shift_days` is re-baselined as a level shift; if the
   series returns to its old level within `revert_days`, the shift is undone silently instead of
   paging a second time for "spend went back to normal".
@@ -88,6 +93,9 @@ class DetectorParams:
     small_sample_widening: float = 1.0  # scale x (1 + this/sqrt(n residuals)); 0 turns it off
     tail_quantile: float = 0.8  # scale also >= this quantile of |residual| (Gaussian-matched); 0 = MAD only
     binomial_floor: bool = False  # a rate of `volume` trials: scale >= its sampling error sqrt(p(1-p)/n)
+    single_day_threshold: float = 5.0  # |z| that flags one day on its own (log1p series; see `_persistent_or_large`)
+    persistence_threshold: float = 3.0  # |z| that flags a day when the day before reached it too, same sign; 0 = off
+    single_day_ratio: float = 3.0  # a day at `threshold` alerts alone when value/expected >= this or <= 1/this
     intermittent_threshold: float = 7.0  # |robust z| needed on an intermittent series (see `_series_units`)
     level_shift_days: int = 3  # anomalous same-sign days in one episode that make a level shift
     revert_days: int = 14  # a return to the pre-shift level within this many days undoes the shift
@@ -368,7 +376,11 @@ def _scan(grid: _Grid, p: DetectorParams) -> _Run:
     Y, present = grid.values, grid.present
     S, D = Y.shape
     unit, intermittent = _series_units(Y)
-    threshold = np.where(intermittent, max(p.intermittent_threshold, p.threshold), p.threshold)
+    # persistence applies to sums (log1p); rates keep one threshold, their gates are tuned for it
+    persist_on = p.persistence_threshold > 0 and p.transform == "log1p"
+    single = max(p.single_day_threshold, p.threshold) if persist_on else p.threshold
+    threshold = np.where(intermittent, max(p.intermittent_threshold, p.threshold), single)
+    near = np.zeros(S, dtype=np.int8)  # sign of yesterday's z when it reached persistence_threshold
     T = _forward(Y, p.transform, unit[:, None])
     exists = present & np.isfinite(Y) & ((Y != 0) if p.zero_is_absence else True)
     first_seen = np.where(exists.any(axis=1), exists.argmax(axis=1), D)
@@ -414,7 +426,12 @@ def _scan(grid: _Grid, p: DetectorParams) -> _Run:
 
             eligible = present[:, t] & (n_hist >= p.min_history_days) & np.isfinite(y_t) & np.isfinite(z)
             sign = np.sign(z).astype(np.int8)
-            flagged = eligible & _passes_gates(z, sign, Y[:, t], _inverse(center, p.transform, unit), volume, t, p, threshold)
+            expected = _inverse(center, p.transform, unit)
+            flagged = eligible & _passes_gates(z, sign, Y[:, t], expected, volume, t, p, threshold)
+            if persist_on:
+                flagged, near = _persistent_or_large(
+                    flagged, near, eligible, z, sign, Y[:, t], expected, volume, t, p, intermittent
+                )
 
             reverting = shifts.reverting(t, flagged, sign, y_t, center, scale, p)
             for s in np.flatnonzero(reverting):
@@ -447,6 +464,26 @@ def _scan(grid: _Grid, p: DetectorParams) -> _Run:
     if p.transform == "log1p" and not np.any(Y[np.isfinite(Y)] < 0):
         run.center = np.maximum(run.center, 0.0)
     return run
+
+
+def _persistent_or_large(
+    flagged, near, eligible, z, sign, value, expected, volume, t: int, p: DetectorParams, intermittent
+):
+    """Days below `single_day_threshold` that still alert: two same-sign days in a row at
+    `persistence_threshold`, or one day at `threshold` that is `single_day_ratio` times (or 1/that) expected.
+
+    Fat-tailed daily noise (Student-t, a few huge prompts) crosses |z| 4 on a single day far more often
+    than a Gaussian would, while real changes either persist (level shifts, ramps: caught a day later
+    at a lower |z|) or are large in ratio (a 3x spike). Measured on benchmarks/independent_series.py and
+    the synthetic company (README, "Series the detector was not tuned on"). Returns (flagged, near).
+    """
+    close = eligible & _passes_gates(z, sign, value, expected, volume, t, p, p.persistence_threshold) & ~intermittent
+    flagged = flagged | (close & (near == sign) & (sign != 0))
+    if p.single_day_ratio > 1:
+        ratio = np.abs(value) / np.maximum(np.abs(expected), 1e-12)
+        large = (ratio >= p.single_day_ratio) | (ratio <= 1 / p.single_day_ratio)
+        flagged |= eligible & large & ~intermittent & _passes_gates(z, sign, value, expected, volume, t, p, p.threshold)
+    return flagged, np.where(close, sign, 0).astype(np.int8)
 
 
 def _passes_gates(z, sign, value, expected, volume, t: int, p: DetectorParams, threshold) -> np.ndarray:
