@@ -74,6 +74,16 @@ class TokenomicsHome(dg.ConfigurableResource):
         put, deleted = lake.push(root, before)
         context.log.info(f"object lake {lake.url}: pulled {fetched}, put {put}, deleted {deleted} object(s)")
 
+    def deliver_alerts(self, alerts, **kwargs):
+        """Send alerts to the channels of tokenomics.yaml, once per alert and channel (the home's ledger)."""
+        from tokenomics.alerts import deliver_with_settings, settings_from_config
+
+        home = self.home
+        home.alerts.mkdir(parents=True, exist_ok=True)
+        return deliver_with_settings(
+            alerts, settings_from_config(self.config().alerts, home.alerts), home.alerts / "ledger.sqlite", **kwargs
+        )
+
     def serialized(self, name: str) -> contextlib.AbstractContextManager[None]:
         """One writer at a time for shared outputs (see tokenomics.locks)."""
         return exclusive(self.home.root / ".locks" / f"{name}.lock")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import dagster as dg
 
 from assets.resources import TokenomicsHome
-from tokenomics.alerts import Alert, AlertLedger, deliver_with_settings, settings_from_config
+from tokenomics.alerts import stale_tables_alert
 
 PUBLISHED = (
     "warehouse", "usage_daily", "billing_daily", "reconciliation_daily", "chargeback_monthly", "budget_status",
@@ -41,20 +41,6 @@ def stale_tables(instance: dg.DagsterInstance) -> list[str]:
     return sorted(key.to_user_string() for key, record in records.items() if record.freshness_state.value == "FAIL")
 
 
-def stale_tables_alert(stale: list[str], today) -> Alert:
-    names = ", ".join(stale)
-    return Alert(
-        key=f"freshness:{today}:{names}",
-        day=today,
-        team="platform",
-        severity="critical",
-        title=f"Published tables are late: {names}",
-        text=f"{len(stale)} published table(s) missed their freshness deadline: did the nightly run start?",
-        kind="pipeline",
-        facts={"tables": names},
-    )
-
-
 @dg.sensor(
     name="stale_table_alerts",
     minimum_interval_seconds=600,
@@ -65,14 +51,6 @@ def stale_table_alerts(context: dg.SensorEvaluationContext, tokenomics: Tokenomi
     stale = stale_tables(context.instance)
     if not stale:
         return dg.SkipReason("every published table is fresh")
-    home, config = tokenomics.home, tokenomics.config()
     today = datetime.now(timezone.utc).date()
-    home.alerts.mkdir(parents=True, exist_ok=True)
-    ledger = AlertLedger(home.alerts / "ledger.sqlite")
-    try:
-        report = deliver_with_settings(
-            [stale_tables_alert(stale, today)], settings_from_config(config.alerts, home.alerts), ledger, today=today
-        )
-    finally:
-        ledger.close()
+    report = tokenomics.deliver_alerts([stale_tables_alert(stale, today)], today=today)
     return dg.SkipReason(f"{len(stale)} stale table(s): sent {report.sent}, failed {report.failed}")

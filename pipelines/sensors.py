@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from assets.resources import TokenomicsHome
-from tokenomics.alerts import deliver_with_settings, pipeline_failure_alert, settings_from_config
+from tokenomics.alerts import pipeline_failure_alert
 
 MAX_REASONS = 3
 RANGE_START_TAG, RANGE_END_TAG = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
@@ -47,7 +47,6 @@ def failure_reasons(context: dg.RunFailureSensorContext) -> list[str]:
 )
 def pipeline_failure_alerts(context: dg.RunFailureSensorContext, tokenomics: TokenomicsHome):
     """Channels come from the same resource and tokenomics.yaml (TOKENOMICS_CONFIG included) as the assets."""
-    home, config = tokenomics.home, tokenomics.config()
     run = context.dagster_run
     reasons = failure_reasons(context)
     more = f" (+{len(reasons) - MAX_REASONS} more)" if len(reasons) > MAX_REASONS else ""
@@ -55,6 +54,5 @@ def pipeline_failure_alerts(context: dg.RunFailureSensorContext, tokenomics: Tok
     days = run.tags.get("dagster/partition") or (start if start == end else f"{start}..{end}")
     message = f"{days + ': ' if days else ''}{'; '.join(reasons[:MAX_REASONS])}{more}"
     alert = pipeline_failure_alert(run.run_id, run.job_name, datetime.now(timezone.utc).date(), message)
-    home.alerts.mkdir(parents=True, exist_ok=True)
-    report = deliver_with_settings([alert], settings_from_config(config.alerts, home.alerts), home.alerts / "ledger.sqlite")
+    report = tokenomics.deliver_alerts([alert])
     context.log.info(f"pipeline failure alert {alert.key}: sent {report.sent}, failed {report.failed}")

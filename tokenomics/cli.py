@@ -103,6 +103,14 @@ def _home_option(f):
     )(f)
 
 
+def _published_home(home) -> Home:
+    """The home, if it has a published warehouse; else the one line that says how to get one."""
+    h = Home.resolve(home)
+    if not h.warehouse.exists():
+        raise UserError(f"no warehouse at {h.warehouse}; run `tokenomics run --home {h.root}` first")
+    return h
+
+
 def _friendly(fn):
     """Turn the errors a user can cause into one clear line."""
 
@@ -318,9 +326,7 @@ def chargeback(home, month, out):
     from tokenomics.chargeback import load_month, write_statements
     from tokenomics.focus_export import write_focus
 
-    h = Home.resolve(home)
-    if not h.warehouse.exists():
-        raise UserError(f"no warehouse at {h.warehouse}; run `tokenomics run --home {h.root}` first")
+    h = _published_home(home)
     out = out or h.reports / "chargeback"
     try:
         paths = write_statements(h.warehouse, month, out)
@@ -342,9 +348,7 @@ def report(home, month, out):
     """Write the offline HTML report: charts (inline SVG) and money tables, one self-contained file."""
     from tokenomics.report.html import latest_month, write_report
 
-    h = Home.resolve(home)
-    if not h.warehouse.exists():
-        raise UserError(f"no warehouse at {h.warehouse}; run `tokenomics run --home {h.root}` first")
+    h = _published_home(home)
     try:
         month = month or latest_month(h.warehouse)
         with console.status(f"rendering the {month} report ..."):
@@ -402,9 +406,7 @@ def print_summary(h: Home) -> None:
 @_friendly
 def summary(home):
     """Reprint the summary of the published warehouse (what `demo` prints after a run)."""
-    h = Home.resolve(home)
-    if not h.warehouse.exists():
-        raise UserError(f"no warehouse at {h.warehouse}; run `tokenomics run --home {h.root}` first")
+    h = _published_home(home)
     print_summary(h)
 
 

@@ -2,7 +2,7 @@
 
 from tokenomics.alerts.delivery import DeliveryReport, build_channel, deliver, deliver_with_settings
 from tokenomics.alerts.ledger import AlertLedger
-from tokenomics.alerts.model import Alert, alerts_from_incidents, pipeline_failure_alert
+from tokenomics.alerts.model import Alert, alerts_from_incidents, pipeline_failure_alert, stale_tables_alert
 from tokenomics.alerts.settings import RetryPolicy, Route, settings_from_config
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "deliver_with_settings",
     "pipeline_failure_alert",
     "settings_from_config",
+    "stale_tables_alert",
 ]

@@ -128,3 +128,18 @@ def pipeline_failure_alert(run_id: str, job: str, day: date, message: str) -> Al
         kind="pipeline",
         facts={"run id": run_id, "job": job},
     )
+
+
+def stale_tables_alert(tables: list[str], day: date) -> Alert:
+    """The alert of published tables past their freshness deadline (team 'platform', one a day)."""
+    names = ", ".join(sorted(tables))
+    return Alert(
+        key=f"freshness:{day}:{names}",
+        day=day,
+        team="platform",
+        severity="critical",
+        title=f"Published tables are late: {names}",
+        text=f"{len(tables)} published table(s) missed their freshness deadline: did the nightly run start?",
+        kind="pipeline",
+        facts={"tables": names},
+    )
