@@ -10,15 +10,15 @@ from assets.marts import usage_daily
 from assets.metadata import markdown_table
 from assets.partitions import Refresh, daily_asset, step_days
 from assets.resources import TokenomicsHome
-from tokenomics.allocation import build_allocation_day
-from tokenomics.budgets import budget_status_on
-from tokenomics.chargeback import build_chargeback_month
-from tokenomics.focus_export import write_focus
+from tokenomics.advice.savings import savings_opportunities as find_savings
+from tokenomics.advice.tco import self_host_tco as compute_self_host_tco
+from tokenomics.finance.allocation import build_allocation_day
+from tokenomics.finance.budgets import budget_status_on
+from tokenomics.finance.chargeback import build_chargeback_month
+from tokenomics.finance.focus_export import write_focus
+from tokenomics.finance.reconcile import build_reconciliation_day
 from tokenomics.lake import replace_partition
 from tokenomics.pricing import unit_prices
-from tokenomics.reconcile import build_reconciliation_day
-from tokenomics.savings import savings_opportunities as find_savings
-from tokenomics.tco import self_host_tco as compute_self_host_tco
 from tokenomics.windows import read_mart_month, read_mart_window
 
 

@@ -1,6 +1,6 @@
 -- chargeback_monthly: what each team is charged per month, from the allocation_daily mart (DESIGN section 5).
 -- Parameters: $allocation (Parquet glob of lake/marts/allocation_daily/*/*.parquet, any number of days).
--- allocation_daily is written by tokenomics/allocation.py (allocate(): the method is configuration, and the
+-- allocation_daily is written by tokenomics/finance/allocation.py (allocate(): the method is configuration, and the
 -- cents are made exact with a largest-remainder step), one row per day, provider, team, feature and model.
 -- month is a DATE, the first day of the month (BI tools filter and sort it as a date).
 -- Every amount is whole cents, so a month's team totals add up to the month's bills exactly.

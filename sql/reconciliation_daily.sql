@@ -7,7 +7,7 @@
 -- Token columns follow the inclusive convention of usage_events (input includes cache reads and writes).
 -- Bills list token types disjointly (input = uncached input): billed_input_tokens is made inclusive here.
 -- provider_*_tokens are the provider's own counts: provider_usage when it has the model, else the bill's
--- consumed quantities (provider_tokens_from says which). Gaps are classified by tokenomics/reconcile.py.
+-- consumed quantities (provider_tokens_from says which). Gaps are classified by tokenomics/finance/reconcile.py.
 --
 -- Model key: bills and gateways spell one model differently (gpt-4o-2024-08-06 / gpt-4o, Bedrock ids
 -- anthropic.claude-3-5-sonnet-20240620-v1:0 / Claude3.5Sonnet, Azure meters "gpt 4o 1120"). Every model

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import polars as pl
 import pytest
 
-from tokenomics.allocation import allocate, build_allocation_day
+from tokenomics.finance.allocation import allocate, build_allocation_day
 from tokenomics.home import Home
 from tokenomics.lake import read_partition
 from tokenomics.schema import MONEY, TABLES

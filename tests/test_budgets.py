@@ -10,8 +10,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from tokenomics.budgets import BudgetSpec, budget_alert_events, budget_status
 from tokenomics.config import Budget
+from tokenomics.finance.budgets import BudgetSpec, budget_alert_events, budget_status
 from tokenomics.schema import MONEY
 
 

@@ -11,9 +11,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from tokenomics.allocation import allocate
-from tokenomics.chargeback import chargeback_monthly, write_statements
-from tokenomics.focus_export import focus_frame, write_focus
+from tokenomics.finance.allocation import allocate
+from tokenomics.finance.chargeback import chargeback_monthly, write_statements
+from tokenomics.finance.focus_export import focus_frame, write_focus
 from tokenomics.schema import MONEY
 
 MAR_2, MAR_3, APR_1 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 4, 1)
@@ -158,7 +158,7 @@ def test_write_focus_writes_csv_and_parquet(allocation, tmp_path):
 
 
 def test_build_chargeback_month_rewrites_one_month_from_the_mart(allocation, tmp_path):
-    from tokenomics.chargeback import build_chargeback_month
+    from tokenomics.finance.chargeback import build_chargeback_month
     from tokenomics.home import Home
     from tokenomics.lake import read_partition, replace_partition
 

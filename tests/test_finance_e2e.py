@@ -6,8 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import duckdb
 import polars as pl
 
-from tokenomics.budgets import budget_status_on
 from tokenomics.config import load_config
+from tokenomics.finance.budgets import budget_status_on
 
 
 def _sql(home, query: str) -> pl.DataFrame:

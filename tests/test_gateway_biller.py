@@ -6,8 +6,8 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.config import Config
+from tokenomics.finance.reconcile import reconciliation_frame
 from tokenomics.ingest import ingest_files
-from tokenomics.reconcile import reconciliation_frame
 from tokenomics.schema import TABLES
 
 FIX = Path("tests/fixtures")

@@ -9,7 +9,7 @@ import polars as pl
 
 from tokenomics.alerts.model import alerts_from_budget_status
 from tokenomics.anomalies.metrics import configured_metrics, default_metrics
-from tokenomics.budgets import STATUS_SCHEMA, BudgetSpec, budget_status_from_allocation, budget_status_on
+from tokenomics.finance.budgets import STATUS_SCHEMA, BudgetSpec, budget_status_from_allocation, budget_status_on
 from tokenomics.home import Home
 from tokenomics.schema import MONEY
 from tokenomics.windows import read_mart_month

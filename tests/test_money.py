@@ -7,8 +7,8 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from tokenomics.allocation import allocate
-from tokenomics.chargeback import chargeback_monthly
+from tokenomics.finance.allocation import allocate
+from tokenomics.finance.chargeback import chargeback_monthly
 from tokenomics.money import apportion, cents, largest_remainder, to_cents
 from tokenomics.schema import MONEY
 

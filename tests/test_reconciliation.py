@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tokenomics.finance.reconcile import build_reconciliation_day, likely_cause, reconciliation_frame
 from tokenomics.home import Home
 from tokenomics.lake import read_partition
-from tokenomics.reconcile import build_reconciliation_day, likely_cause, reconciliation_frame
 from tokenomics.schema import TABLES
 
 D = date(2026, 3, 2)

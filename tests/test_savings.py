@@ -8,8 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from tokenomics.config import PriceOverride, PricesConfig
-from tokenomics.savings import (
+from tokenomics.advice.savings import (
     SAVINGS_SCHEMA,
     SavingsRules,
     as_rules,
@@ -17,6 +16,7 @@ from tokenomics.savings import (
     savings_opportunities,
     smaller_model,
 )
+from tokenomics.config import PriceOverride, PricesConfig
 from tokenomics.schema import MONEY
 
 AS_OF = date(2026, 3, 10)

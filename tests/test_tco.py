@@ -8,9 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from tokenomics.config import PriceOverride, PricesConfig, SelfHostModel, TcoConfig
-from tokenomics.schema import MONEY
-from tokenomics.tco import (
+from tokenomics.advice.tco import (
     TCO_SCHEMA,
     cost_per_million_tokens,
     gpu_hour_cost,
@@ -18,6 +16,8 @@ from tokenomics.tco import (
     self_host_tco,
     size_class,
 )
+from tokenomics.config import PriceOverride, PricesConfig, SelfHostModel, TcoConfig
+from tokenomics.schema import MONEY
 
 AS_OF = date(2026, 3, 10)
 
@@ -239,7 +239,7 @@ def test_a_candidate_of_unknown_size_compares_with_nothing():
 
 
 def test_default_candidates_are_the_built_in_throughput_references():
-    from tokenomics.tco import OPEN_MODELS
+    from tokenomics.advice.tco import OPEN_MODELS
 
     for candidate in TcoConfig().models:
         builtin = OPEN_MODELS[candidate.name]

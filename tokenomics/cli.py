@@ -323,8 +323,8 @@ def detect(input_path, out):
 @_friendly
 def chargeback(home, month, out):
     """Write one chargeback statement per team for a month (CSV and Markdown), plus a FOCUS 1.2 file."""
-    from tokenomics.chargeback import load_month, write_statements
-    from tokenomics.focus_export import write_focus
+    from tokenomics.finance.chargeback import load_month, write_statements
+    from tokenomics.finance.focus_export import write_focus
 
     h = _published_home(home)
     out = out or h.reports / "chargeback"

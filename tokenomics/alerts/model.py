@@ -8,7 +8,7 @@ from datetime import date
 
 import polars as pl
 
-from tokenomics.budgets import budget_alert_events
+from tokenomics.finance.budgets import budget_alert_events
 
 SEVERITIES = ("info", "warning", "critical")
 SEVERITY_RANK = {name: i for i, name in enumerate(SEVERITIES)}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from tokenomics.allocation import largest_remainder
+from tokenomics.finance.allocation import largest_remainder
 from tokenomics.schema import MONEY, Schema
 
 FOCUS_VERSION = "1.2"

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
     from polars._typing import PolarsDataType
 
 MONTH_DAYS = 30
-"""A month, for monthly figures here and in tokenomics.tco (720 GPU-hours)."""
+"""A month, for monthly figures here and in tokenomics.advice.tco (720 GPU-hours)."""
 
 OPPORTUNITIES = ("smaller_model", "prompt_caching", "batch_api")
 KEYS = ("team", "feature", "provider", "model")

@@ -28,7 +28,7 @@ assumed utilisation (`tco.utilization_pct`; utilisation dominates the answer):
   when, at that utilisation, a self-hosted token costs more than an API token at any volume.
   break_even_utilization_pct is the utilisation at which a self-hosted token costs what an API
   token costs (over 100: never, even with the GPUs always busy).
-A month is 30 days, as in tokenomics.savings. Rows whose requests were all unpriced are left out
+A month is 30 days, as in tokenomics.advice.savings. Rows whose requests were all unpriced are left out
 (their API cost is unknown).
 """
 
@@ -42,10 +42,10 @@ from decimal import ROUND_CEILING, Decimal
 
 import polars as pl
 
+from tokenomics.advice.savings import MONTH_DAYS, model_family
 from tokenomics.config import PricesConfig, SelfHostModel, TcoConfig
 from tokenomics.pricing import unit_prices
 from tokenomics.pricing.units import PER_MILLION, TokenPrices
-from tokenomics.savings import MONTH_DAYS, model_family
 from tokenomics.schema import MONEY
 
 HOURS_PER_YEAR = 8760
@@ -105,7 +105,7 @@ API_MODEL_CLASSES: dict[str, str] = {
         "large",
     ),
 }
-"""API model family (tokenomics.savings.model_family) -> the open model class that could stand in.
+"""API model family (tokenomics.advice.savings.model_family) -> the open model class that could stand in.
 An 8B model stands in for mini/haiku/flash, a 70B one for the mid-size flagship models."""
 
 LARGE_FROM_BILLION_PARAMS = 30
