@@ -7,15 +7,18 @@ HOME_DIR := $(if $(TOKENOMICS_HOME),$(TOKENOMICS_HOME),$(CURDIR)/data)
 EVENTS ?= 1000000
 UI_PORT ?= 3000
 
-.PHONY: install system-deps demo test lint ui bench validate clean
+.PHONY: install lock system-deps demo test lint ui bench validate clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP)  ## the virtualenv, with every dependency at the version requirements.lock pins
+
+lock: $(STAMP)  ## re-resolve requirements.lock from pyproject.toml (keeps current pins; `make lock LOCK_FLAGS=--upgrade` moves them)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 -o requirements.lock --custom-compile-command "make lock" $(LOCK_FLAGS)
 
 demo: $(STAMP)  ## generate a sample company, run every day through Dagster, print a summary
 	TOKENOMICS_HOME=$(HOME_DIR) $(BIN)/tokenomics demo --home $(HOME_DIR)
