@@ -64,6 +64,14 @@ class Home:
     def mart_day(self, mart: str, day: date | str) -> Path:
         return self.lake / "marts" / mart / f"day={day}"
 
+    def mart_month(self, mart: str, month: str) -> Path:
+        """Month partition of a monthly mart: lake/marts/<mart>/month=<YYYY-MM>/."""
+        return self.lake / "marts" / mart / f"month={month}"
+
+    def mart_month_files(self, mart: str, month: str) -> list[str]:
+        """Parquet files of a daily mart's days in `month` (YYYY-MM), in day order."""
+        return sorted(str(f) for f in (self.lake / "marts" / mart).glob(f"day={month}-*/*.parquet"))
+
     def mart_glob(self, mart: str) -> str:
         return str(self.lake / "marts" / mart / "*" / "*.parquet")
 

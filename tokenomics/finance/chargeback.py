@@ -8,7 +8,6 @@ amount is whole cents from allocation_daily, so lines, providers and totals add 
 
 from __future__ import annotations
 
-import glob
 import re
 import shutil
 import tempfile
@@ -63,8 +62,8 @@ def build_chargeback_month(home: Home, month: str) -> int:
     days loses its partition. Returns the row count.
     """
     _check_month(month)
-    folder = home.lake / "marts" / MART / f"month={month}"
-    days = sorted(glob.glob(str(home.lake / "marts" / "allocation_daily" / f"day={month}-*" / "*.parquet")))
+    folder = home.mart_month(MART, month)
+    days = home.mart_month_files("allocation_daily", month)
     if not days:
         shutil.rmtree(folder, ignore_errors=True)
         return 0
