@@ -21,6 +21,8 @@ import polars as pl
 
 from tokenomics.sources import api_pages as ap
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import parse_money, parse_timestamp, unparsed
+from tokenomics.sources.textio import is_json_head
 
 SOURCE = "anthropic_cost"
 TABLES = ("billing_lines",)
@@ -28,16 +30,15 @@ TABLES = ("billing_lines",)
 
 def sniff(path: Path, head: bytes) -> bool:
     return (
-        ap.is_json(head)
+        is_json_head(head)
         and all(ap.has_json_key(head, k) for k in ("starting_at", "cost_type", "amount"))
         and b"organization.costs.result" not in head
     )
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    for rows in ap.read_report_rows(path, source=SOURCE, chunk_rows=chunk_rows, csv=False):
-        rows, skipped = ap.split_unread(rows)
-        yield Staged("billing_lines", _stage_cost(rows), skipped)
+    yield from ap.read_reports(path, source=SOURCE, table="billing_lines", stage=_stage_cost, csv=False,
+                               chunk_rows=chunk_rows)
 
 
 def token_type(raw: pl.Expr, cost_type: pl.Expr) -> pl.Expr:
@@ -54,9 +55,9 @@ def token_type(raw: pl.Expr, cost_type: pl.Expr) -> pl.Expr:
 
 def _stage_cost(rows: pl.DataFrame) -> pl.DataFrame:
     start_text = ap.field(rows, "starting_at")
-    start, end = ap.rfc3339(start_text), ap.rfc3339(ap.field(rows, "ending_at"))
+    start, end = parse_timestamp(start_text), parse_timestamp(ap.field(rows, "ending_at"))
     cents = ap.field(rows, "amount")
-    dollars = ap.dollars_from_cents(cents)
+    dollars = parse_money(cents, divisor=100)
     cost_type, model, raw_type = ap.field(rows, "cost_type"), ap.field(rows, "model"), ap.field(rows, "token_type")
     composed = pl.concat_str([cost_type, model, raw_type], separator=", ", ignore_nulls=True)
     canonical = {
@@ -71,12 +72,12 @@ def _stage_cost(rows: pl.DataFrame) -> pl.DataFrame:
         "billed_cost": dollars,
         "effective_cost": dollars,
         "list_cost": dollars,
-        "billing_currency": ap.upper(ap.field(rows, "currency")),
+        "billing_currency": ap.field(rows, "currency").str.to_uppercase(),
         "tags": pl.lit("{}"),
         "line_id": ap.line_id(rows, start, end),
     }
     rejects = [
-        ap.unparsed(start_text, start, "bad_charge_period_start"),
-        ap.unparsed(cents, dollars, "bad_billed_cost"),
+        unparsed(start_text, start, "bad_charge_period_start"),
+        unparsed(cents, dollars, "bad_billed_cost"),
     ]
     return ap.stage(rows, canonical, rejects)

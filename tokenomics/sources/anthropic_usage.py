@@ -22,6 +22,8 @@ import polars as pl
 
 from tokenomics.sources import api_pages as ap
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import parse_count, parse_timestamp, unparsed
+from tokenomics.sources.textio import is_json_head
 
 SOURCE = "anthropic_usage"
 TABLES = ("provider_usage",)
@@ -36,21 +38,20 @@ CACHE_WRITE = re.compile(r"^cache_creation_\w+_input_tokens$")
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    return ap.is_json(head) and all(ap.has_json_key(head, k) for k in ("starting_at", "uncached_input_tokens"))
+    return is_json_head(head) and all(ap.has_json_key(head, k) for k in ("starting_at", "uncached_input_tokens"))
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    for rows in ap.read_report_rows(path, source=SOURCE, chunk_rows=chunk_rows, csv=False):
-        rows, skipped = ap.split_unread(rows)
-        yield Staged("provider_usage", _stage_usage(rows), skipped)
+    yield from ap.read_reports(path, source=SOURCE, table="provider_usage", stage=_stage_usage, csv=False,
+                               chunk_rows=chunk_rows)
 
 
 def _stage_usage(rows: pl.DataFrame) -> pl.DataFrame:
     start_text = ap.field(rows, "starting_at")
-    start, end = ap.rfc3339(start_text), ap.rfc3339(ap.field(rows, "ending_at"))
+    start, end = parse_timestamp(start_text), parse_timestamp(ap.field(rows, "ending_at"))
     names = {**TOKEN_FIELDS, **{c: c for c in rows.columns if CACHE_WRITE.match(c)}}
     text = {part: ap.field(rows, name) for part, name in names.items()}
-    n = {part: ap.count(value) for part, value in text.items()}
+    n = {part: parse_count(value) for part, value in text.items()}
     writes = [n[c].fill_null(0) for c in names if CACHE_WRITE.match(c)]
     cache_write = pl.sum_horizontal(writes) if writes else pl.lit(0, pl.Int64)
     tier = ap.field(rows, "service_tier")
@@ -69,6 +70,6 @@ def _stage_usage(rows: pl.DataFrame) -> pl.DataFrame:
         "output_tokens": n["output"],
         "line_id": ap.line_id(rows, start, end),
     }
-    rejects = [ap.unparsed(start_text, start, "bad_day")]
-    rejects += [ap.unparsed(text[part], n[part], f"bad_{name}") for part, name in names.items()]
+    rejects = [unparsed(start_text, start, "bad_day")]
+    rejects += [unparsed(text[part], n[part], f"bad_{name}") for part, name in names.items()]
     return ap.stage(rows, canonical, rejects)

@@ -23,27 +23,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import polars as pl
 
-from tokenomics.schema import UTC_TS
-from tokenomics.sources.csvio import iter_csv_chunks
-from tokenomics.sources.normalize import ReaderError
+from tokenomics.sources.csvio import has_columns, iter_csv_chunks
+from tokenomics.sources.normalize import ReaderError, Staged
+from tokenomics.sources.parse import parse_timestamp, text_or_null
+from tokenomics.sources.textio import is_json_head, iter_json_values
 
 TIME_COLUMNS = frozenset({"start_time", "end_time", "start_time_iso", "end_time_iso", "starting_at", "ending_at"})
 MARKERS = ("_line", "_page", "_reject")
-RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
 NUMBER = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 
 
 # ---- reading files into all-text rows -------------------------------------------------------------
-
-
-def is_json(head: bytes) -> bool:
-    """True when the first non-blank byte (after a BOM) opens a JSON object or array."""
-    return head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] in (b"{", b"[")
 
 
 def has_json_key(head: bytes, key: str) -> bool:
@@ -60,6 +55,30 @@ def time_only_csv(head: bytes, path: Path, name_hint: str, other_hint: str) -> b
     return bool(names) and names <= TIME_COLUMNS and name_hint in stem and other_hint not in stem
 
 
+def sniff_openai(path: Path, head: bytes, *, json_marker: bytes, csv_columns: set[str], kind: str, other: str) -> bool:
+    """An OpenAI report: JSON pages whose results name `json_marker`, or the dashboard CSV export (its
+    columns, or only the time columns and a file name that says `kind` and not `other`)."""
+    if is_json_head(head):
+        return json_marker in head
+    return has_columns(head, csv_columns) or time_only_csv(head, path, kind, other)
+
+
+def read_reports(
+    path: Path,
+    *,
+    source: str,
+    table: str,
+    stage: Callable[[pl.DataFrame], pl.DataFrame],
+    chunk_rows: int,
+    kind: str | None = None,
+    csv: bool = True,
+) -> Iterator[Staged]:
+    """Staged `table` chunks of a report file: rows without usage (and of another `kind`) skipped."""
+    for rows in read_report_rows(Path(path), source=source, chunk_rows=chunk_rows, csv=csv):
+        kept, skipped = split_unread(rows, kind)
+        yield Staged(table, stage(kept), skipped)
+
+
 def read_report_rows(
     path: Path, *, source: str, chunk_rows: int, csv: bool = True
 ) -> Iterator[pl.DataFrame]:
@@ -69,7 +88,7 @@ def read_report_rows(
         head = fh.read(4096)
     if not head.strip():
         return
-    if is_json(head):
+    if is_json_head(head):
         yield from _frames(_page_rows(path, source), chunk_rows)
     elif csv:
         for chunk in iter_csv_chunks(path, source=source, chunk_rows=chunk_rows):
@@ -78,55 +97,10 @@ def read_report_rows(
         raise ReaderError(source, path, "expected JSON report pages ({\"data\": [...]}), found something else", line=1)
 
 
-def _loads(text: str):
-    # keep numbers as their literal text: money must never round-trip through a binary float
-    return json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
-
-
-def _documents(path: Path, source: str) -> Iterator[tuple[int | None, object]]:
-    """(JSONL line or None for a whole document, parsed value); a JSONL line that does not parse
-    yields (line, None). A whole document that does not parse is a ReaderError naming its line."""
-    try:
-        if not _first_line_parses(path):
-            text = path.read_text(encoding="utf-8-sig")
-            try:
-                yield None, _loads(text)
-                return
-            except json.JSONDecodeError as exc:
-                # JSONL whose first line is broken: read it line by line; otherwise the file is unreadable
-                if not any(_is_json_value(line) for line in text.splitlines()[1:]):
-                    raise ReaderError(source, path, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
-        with open(path, encoding="utf-8-sig") as fh:
-            for number, line in enumerate(fh, start=1):
-                if line.strip():
-                    yield number, _try_loads(line)
-    except UnicodeDecodeError as exc:
-        raise ReaderError(source, path, f"not UTF-8 text ({exc.reason})") from exc
-
-
-def _try_loads(line: str) -> object:
-    try:
-        return _loads(line)
-    except json.JSONDecodeError:
-        return None
-
-
-def _is_json_value(line: str) -> bool:
-    return isinstance(_try_loads(line), (dict, list))
-
-
-def _first_line_parses(path: Path) -> bool:
-    with open(path, encoding="utf-8-sig") as fh:
-        for line in fh:
-            if line.strip():
-                return _is_json_value(line)
-    return False
-
-
 def _page_rows(path: Path, source: str) -> Iterator[list[dict]]:
     """Rows of one page at a time (pages are never split across chunks)."""
     ordinal, page_no = 0, 0
-    for line, doc in _documents(path, source):
+    for line, doc in iter_json_values(path, source):
         # a file whose first document is not a report (e.g. a saved API error) is not this format;
         # a stray non-page line further down a JSONL file is quarantined instead
         if page_no == 0 and doc is not None and not (isinstance(doc, list) or _is_page(doc) or _is_bucket(doc)):
@@ -219,60 +193,19 @@ def split_unread(rows: pl.DataFrame, kind: str | None = None) -> tuple[pl.DataFr
 
 
 def field(rows: pl.DataFrame, *names: str) -> pl.Expr:
-    """First present, non-blank value among `names` (schema drift: absent columns read as null)."""
-    present = [pl.col(n).str.strip_chars() for n in names if n in rows.columns]
+    """First present value among `names` (schema drift: absent columns read as null)."""
+    present = [text_or_null(pl.col(n)) for n in names if n in rows.columns]
     if not present:
         return pl.lit(None, pl.String)
-    value = pl.coalesce(present) if len(present) > 1 else present[0]
-    return pl.when(value != "").then(value)
+    return pl.coalesce(present) if len(present) > 1 else present[0]
 
 
-def count_text(text: pl.Expr) -> pl.Expr:
-    """Integer counter as text, float-formatted counts ('59200.0') included; anything else stays as is
-    so normalize quarantines it as bad_<column>."""
-    return text.str.replace(r"^(-?\d+)\.0*$", "${1}")
+def openai_bucket(rows: pl.DataFrame) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(start, end, start text) of an OpenAI bucket: Unix seconds, or the CSV export's `*_iso` columns."""
+    def bound(name: str) -> pl.Expr:
+        return pl.coalesce(parse_timestamp(field(rows, name)), parse_timestamp(field(rows, f"{name}_iso")))
 
-
-def count(text: pl.Expr) -> pl.Expr:
-    """Integer counter as Int64 (null when not an integer)."""
-    return count_text(text).cast(pl.Int64, strict=False)
-
-
-def unix_seconds(text: pl.Expr) -> pl.Expr:
-    """OpenAI bucket bounds: Unix seconds as text -> Datetime UTC."""
-    return (count(text) * 1_000_000).cast(UTC_TS)
-
-
-def rfc3339(text: pl.Expr) -> pl.Expr:
-    """Anthropic bucket bounds and OpenAI `*_iso` columns: RFC 3339 text -> Datetime UTC."""
-    return text.str.to_datetime(RFC3339, time_zone="UTC", strict=False).cast(UTC_TS)
-
-
-def flag(text: pl.Expr) -> pl.Expr:
-    """JSON true/false and the CSV's TRUE/FALSE -> Boolean (null when neither)."""
-    lower = text.str.to_lowercase()
-    return (
-        pl.when(lower.is_in(["true", "t", "1", "yes"]))
-        .then(pl.lit(True))
-        .when(lower.is_in(["false", "f", "0", "no"]))
-        .then(pl.lit(False))
-        .otherwise(pl.lit(None, pl.Boolean))
-    )
-
-
-def unparsed(text: pl.Expr, parsed: pl.Expr, reason: str) -> pl.Expr:
-    """Reject reason for a value that was present but did not parse (else null)."""
-    return pl.when(text.is_not_null() & parsed.is_null()).then(pl.lit(reason))
-
-
-def dollars_from_cents(text: pl.Expr) -> pl.Expr:
-    """Decimal text in cents -> exact decimal text in dollars ("123.45" -> "1.2345000000000000")."""
-    cents = text.cast(pl.Decimal(38, 16), strict=False)
-    return (cents * pl.lit("0.01").cast(pl.Decimal(38, 2))).cast(pl.String)
-
-
-def upper(text: pl.Expr) -> pl.Expr:
-    return text.str.to_uppercase()
+    return bound("start_time"), bound("end_time"), field(rows, "start_time", "start_time_iso")
 
 
 def workspace_or_default(rows: pl.DataFrame, column: str = "workspace_id") -> pl.Expr:

@@ -28,24 +28,19 @@ from tokenomics.sources.normalize import Staged
 SOURCE = "aws_cur"
 TABLES = ("billing_lines",)
 
+REQUIRED = [(name,) for name in ("line_item_usage_start_date", "line_item_usage_type",
+                                 "line_item_unblended_cost", "line_item_currency_code")]
+"""Columns a CUR cannot be read without (checked before any row is read)."""
 TOKEN_USAGE = r"(input|output)[-_]?token|cache[-_]?(read|write)"
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    columns = cb.file_columns(Path(path), head)
-    return cb.has_keys(columns, "line_item_usage_type", "line_item_unblended_cost")
+    return cb.header_has(Path(path), head, "line_item_usage_type", "line_item_unblended_cost")
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    path = Path(path)
-    cols = cb.Columns(cb.bill_columns(path, SOURCE), source=SOURCE, path=path)
-    if not cols.names:
-        return
-    for required in ("line_item_usage_start_date", "line_item_usage_type", "line_item_unblended_cost",
-                     "line_item_currency_code"):
-        cols.require(required)  # before any row is read: the file is unusable without it
-    frames = cb.iter_bill_frames(path, source=SOURCE, chunk_rows=chunk_rows)
-    yield from cb.bill_chunks(frames, lambda raw: _is_bedrock(raw, cols), lambda raw: _stage(raw, cols))
+    yield from cb.read_bill(Path(path), source=SOURCE, required=REQUIRED, keep=_is_bedrock, stage=_stage,
+                            chunk_rows=chunk_rows)
 
 
 def _product_field(raw: pl.DataFrame, cols: cb.Columns, key: str, flat: str) -> pl.Expr:

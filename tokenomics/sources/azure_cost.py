@@ -38,6 +38,11 @@ COST = ("CostInBillingCurrency", "Cost", "PreTaxCost")
 CURRENCY = ("BillingCurrency", "BillingCurrencyCode", "Currency")
 
 
+REQUIRED = [("Date", "UsageDate", "BillingPeriodStartDate"), ("MeterCategory",), ("MeterName",), ("Quantity",),
+            ("UnitOfMeasure",), COST, CURRENCY]
+"""Columns an export cannot be read without: a usage date (or a billing period, in a monthly export)."""
+
+
 def sniff(path: Path, head: bytes) -> bool:
     columns = cb.file_columns(Path(path), head)
     return (
@@ -48,16 +53,8 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    path = Path(path)
-    cols = cb.Columns(cb.bill_columns(path, SOURCE), source=SOURCE, path=path)
-    if not cols.names:
-        return
-    if cols.get("BillingPeriodStartDate") is None:
-        cols.require("Date", "UsageDate")
-    for required in (("MeterCategory",), ("MeterName",), ("Quantity",), ("UnitOfMeasure",), COST, CURRENCY):
-        cols.require(*required)
-    frames = cb.iter_bill_frames(path, source=SOURCE, chunk_rows=chunk_rows)
-    yield from cb.bill_chunks(frames, lambda raw: _is_ai_meter(raw, cols), lambda raw: _stage(raw, cols))
+    yield from cb.read_bill(Path(path), source=SOURCE, required=REQUIRED, keep=_is_ai_meter, stage=_stage,
+                            chunk_rows=chunk_rows)
 
 
 def _field(raw: pl.DataFrame, cols: cb.Columns, *names: str) -> pl.Expr:

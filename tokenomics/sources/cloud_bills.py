@@ -20,6 +20,8 @@ from tokenomics.schema import MONEY, UTC_TS
 from tokenomics.sources.cloud_skus import SKU_PARSERS, consumed_unit_name, unit_block
 from tokenomics.sources.csvio import csv_columns, iter_csv_chunks
 from tokenomics.sources.normalize import ReaderError, Staged
+from tokenomics.sources.parse import money_text as parse_money_text
+from tokenomics.sources.parse import parse_money, parse_timestamp, text_or_null, unparsed
 
 TABLE = "billing_lines"
 
@@ -112,6 +114,11 @@ def file_columns(path: Path, head: bytes) -> list[str]:
         return []
 
 
+def header_has(path: Path, head: bytes, *required: str) -> bool:
+    """True when the file's header (CSV or Parquet, see `file_columns`) has every required column."""
+    return has_keys(file_columns(path, head), *required)
+
+
 def has_keys(columns: Iterable[str], *required: str) -> bool:
     """True when every required name is among `columns`, compared by `column_key`."""
     keys = {column_key(c) for c in columns}
@@ -170,26 +177,35 @@ def iter_bill_frames(path: Path, *, source: str, chunk_rows: int) -> Iterator[pl
         raise ReaderError(source, path, f"cannot read Parquet: {exc}") from exc
 
 
-def bill_chunks(
-    frames: Iterable[pl.DataFrame],
-    keep: Callable[[pl.DataFrame], pl.Expr],
-    stage: Callable[[pl.DataFrame], pl.DataFrame],
+def read_bill(
+    path: Path,
+    *,
+    source: str,
+    required: Iterable[tuple[str, ...]],
+    keep: Callable[[pl.DataFrame, Columns], pl.Expr],
+    stage: Callable[[pl.DataFrame, Columns], pl.DataFrame],
+    chunk_rows: int,
 ) -> Iterator[Staged]:
-    """Keep the AI-service lines of each chunk and stage them; every other line is counted as skipped."""
-    for raw in frames:
-        kept = raw.filter(keep(raw).fill_null(False))
-        yield Staged(TABLE, stage(kept), skipped=raw.height - kept.height)
+    """Staged billing_lines of one bill: the lines `keep` accepts, staged; every other line skipped.
+
+    Each entry of `required` is a column the file cannot be read without (any one of its spellings),
+    checked before any row is read. A file with no columns at all (empty) reads nothing.
+    """
+    cols = Columns(bill_columns(path, source), source=source, path=path)
+    if not cols.names:
+        return
+    for candidates in required:
+        cols.require(*candidates)
+    for raw in iter_bill_frames(path, source=source, chunk_rows=chunk_rows):
+        kept = raw.filter(keep(raw, cols).fill_null(False))
+        yield Staged(TABLE, stage(kept, cols), skipped=raw.height - kept.height)
 
 
 def text(frame: pl.DataFrame, name: str | None) -> pl.Expr:
     """A column as trimmed text (null when absent or blank): the common ground of CSV and Parquet."""
     if name is None:
         return pl.lit(None, pl.String)
-    col = pl.col(name)
-    if frame.schema[name] != pl.String:
-        col = col.cast(pl.String)
-    col = col.str.strip_chars()
-    return pl.when(col != "").then(col)
+    return text_or_null(pl.col(name))
 
 
 def contains(expr: pl.Expr, pattern: str) -> pl.Expr:
@@ -210,24 +226,15 @@ def money_text(frame: pl.DataFrame, name: str | None) -> pl.Expr:
     """
     if name is None:
         return pl.lit(None, pl.String)
-    return text(frame, name).str.strip_chars('"').str.strip_chars()
+    return parse_money_text(pl.col(name))
 
 
 def decimal(frame: pl.DataFrame, name: str | None) -> pl.Expr:
     """Money or quantity as an exact Decimal (null when absent or unparseable) for arithmetic."""
-    return money_text(frame, name).cast(MONEY, strict=False)
-
-
-def unparsed(parsed: pl.Expr, raw: pl.Expr, reason: str) -> pl.Expr:
-    """The reject reason for a value that was there but did not parse."""
-    return pl.when(raw.is_not_null() & parsed.is_null()).then(pl.lit(reason))
+    return pl.lit(None, MONEY) if name is None else parse_money(pl.col(name))
 
 
 # ---------------------------------------------------------------- timestamps
-
-_US_SHORT_YEAR = r"^(\d{1,2}/\d{1,2}/)(\d{2})(\s|$)"
-_US_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p")
-
 
 def utc_timestamp(frame: pl.DataFrame, name: str | None) -> pl.Expr:
     """A column as a UTC timestamp: Parquet timestamps (naive ones are UTC) or text (`parse_utc`)."""
@@ -242,22 +249,9 @@ def utc_timestamp(frame: pl.DataFrame, name: str | None) -> pl.Expr:
     return parse_utc(text(frame, name))
 
 
-def parse_utc(s: pl.Expr) -> pl.Expr:
-    """A UTC timestamp from any spelling the bills use; null when it does not parse.
-
-    ISO with `Z`, an offset, ` UTC` or nothing (naive means UTC: FOCUS sample `2024-09-18 22:00:00`),
-    up to 9 fractional digits (Azure writes 7); date only (`2025-08-31`); US dates, always month
-    first (Azure `08/31/2025`, FOCUS spec `5/1/25` = 1 May 2025, `8/31/2025 12:00:00 AM`).
-    """
-    iso = s.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T").str.replace(r"\s*(?:UTC|Z)$", "+00:00")
-    iso = pl.when(iso.str.contains(r"[+-]\d{2}:?\d{2}$")).then(iso).otherwise(iso + "+00:00")
-    us = s.str.replace(_US_SHORT_YEAR, "${1}20${2}${3}")
-    naive = [us.str.to_datetime(f, strict=False, time_unit="us") for f in _US_FORMATS]
-    naive.append(s.str.to_datetime("%Y-%m-%d", strict=False, time_unit="us"))
-    return pl.coalesce(
-        iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_unit="us").dt.convert_time_zone("UTC"),
-        *[n.dt.replace_time_zone("UTC") for n in naive],
-    )
+def parse_utc(text: pl.Expr) -> pl.Expr:
+    """A UTC timestamp from text as the bills spell it: `parse_timestamp` with US (month-first) dates."""
+    return parse_timestamp(text, us_dates=True)
 
 
 # ---------------------------------------------------------------- tags and JSON text
@@ -413,7 +407,7 @@ def with_consumed(frame: pl.DataFrame) -> pl.DataFrame:
     parsed = pl.col("_quantity").cast(MONEY, strict=False)
     return frame.with_columns(
         (parsed * pl.col("_block")).alias("consumed_quantity"),
-        unparsed(parsed, pl.col("_quantity"), "bad_consumed_quantity").alias("_bad_quantity"),
+        unparsed(pl.col("_quantity"), parsed, "bad_consumed_quantity").alias("_bad_quantity"),
     ).drop("_quantity", "_unit", "_block")
 
 
@@ -433,7 +427,7 @@ def complete(
     periods = [("charge_period_start", "_start_raw"), ("charge_period_end", "_end_raw")]
     checks = [
         *reasons,
-        *[unparsed(pl.col(col), pl.col(raw), f"bad_{col}") for col, raw in periods if raw in staged.columns],
+        *[unparsed(pl.col(raw), pl.col(col), f"bad_{col}") for col, raw in periods if raw in staged.columns],
         pl.col("_bad_quantity"),
     ]
     return staged.select(

@@ -20,31 +20,27 @@ from pathlib import Path
 
 import polars as pl
 
-from tokenomics.sources.cloud_bills import parse_utc
-from tokenomics.sources.gateway_exports import (
+from tokenomics.sources.gateways import (
+    ROW_REJECTS,
     TEAM_KEY,
     bad_money,
     gateway_provider,
     http_failed,
-    is_json_head,
-    iter_text_rows,
     label_value,
     metadata_labels,
+    milliseconds,
     ok_or_error,
-    scaled_money,
-    split_unreadable,
-    staged_events,
-    truthy,
+    stage_usage,
 )
-from tokenomics.sources.jsonio import blank_to_null, with_counts
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import parse_bool, parse_money, text_or_null
+from tokenomics.sources.textio import is_json_head, iter_text_rows
 
 SOURCE = "cloudflare"
 TABLES = ("usage_events",)
 
-S = pl.String
 LOG_FIELDS: dict[str, pl.DataType] = {
-    name: S
+    name: pl.String
     for name in (
         "id", "created_at", "provider", "model", "tokens_in", "tokens_out", "cost", "success", "cached",
         "status_code", "duration", "metadata",
@@ -67,35 +63,24 @@ def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
 
 def stage_logs(frame: pl.DataFrame) -> Staged:
     """Map text gateway-log rows (`LOG_FIELDS` + `_line`, `_reject`) to staged usage_events."""
-    unreadable, rows = split_unreadable(frame)
-    cached = truthy(pl.col("cached")).fill_null(False)
-    skipped = rows.select(cached.sum()).item()
-    rows = rows.filter(~cached)
-    rows = with_counts(rows, {"input_tokens": pl.col("tokens_in"), "output_tokens": pl.col("tokens_out")})
-    rows = rows.with_columns(blank_to_null(pl.col("created_at")).alias("_ts_text")).with_columns(
-        parse_utc(pl.col("_ts_text")).alias("ts")
+    frame = frame.with_columns(metadata_labels(frame["metadata"]).alias("_labels"))
+    failed = (parse_bool(pl.col("success")) == False).fill_null(False) | http_failed(pl.col("status_code"))  # noqa: E712
+    return stage_usage(
+        frame,
+        skip=parse_bool(pl.col("cached")),
+        counts={"input_tokens": pl.col("tokens_in"), "output_tokens": pl.col("tokens_out")},
+        timestamp=pl.col("created_at"),
+        rejects=(*ROW_REJECTS, bad_money(pl.col("cost"))),
+        columns={
+            "event_id": text_or_null(pl.col("id")),
+            "provider": gateway_provider(pl.col("provider")),
+            "model": text_or_null(pl.col("model")),
+            "input_tokens": pl.col("input_tokens"),
+            "output_tokens": pl.col("output_tokens"),
+            "status": ok_or_error(failed),
+            "latency_ms": milliseconds(pl.col("duration")),
+            "reported_cost_usd": parse_money(pl.col("cost")),
+            "gateway_team": label_value(pl.col("_labels"), TEAM_KEY),
+            "labels": pl.col("_labels"),
+        },
     )
-    rows = rows.with_columns(metadata_labels(rows["metadata"]).alias("labels"))
-    failed = (truthy(pl.col("success")) == False).fill_null(False) | http_failed(pl.col("status_code"))  # noqa: E712
-    reject = pl.coalesce(
-        pl.when(pl.col("_ts_text").is_not_null() & pl.col("ts").is_null()).then(pl.lit("unparseable_timestamp")),
-        pl.when(pl.col("_bad_count")).then(pl.lit("bad_token_count")),
-        pl.when(bad_money(pl.col("cost"))).then(pl.lit("bad_reported_cost")),
-    )
-    staged = rows.select(
-        blank_to_null(pl.col("id")).alias("event_id"),
-        "ts",
-        gateway_provider(pl.col("provider")).alias("provider"),
-        blank_to_null(pl.col("model")).alias("model"),
-        "input_tokens",
-        "output_tokens",
-        pl.lit(1, pl.Int64).alias("requests"),
-        ok_or_error(failed).alias("status"),
-        blank_to_null(pl.col("duration")).cast(pl.Float64, strict=False).round(0).cast(pl.Int64).alias("latency_ms"),
-        scaled_money(pl.col("cost"), 1).alias("reported_cost_usd"),
-        label_value(pl.col("labels"), TEAM_KEY).alias("gateway_team"),
-        "labels",
-        "_line",
-        reject.alias("_reject"),
-    )
-    return staged_events(staged, unreadable, skipped)

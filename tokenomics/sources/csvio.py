@@ -13,9 +13,8 @@ import numpy as np
 import polars as pl
 
 from tokenomics.sources.normalize import ReaderError
+from tokenomics.sources.parse import NULL_SPELLINGS
 from tokenomics.sources.readahead import read_ahead
-
-NULL_LITERALS = ["", "NULL", "null", "None", "NaN", "N/A"]
 
 CHUNK_BYTES = 16 << 20
 """Upper bound on the bytes of CSV parsed at once, whatever chunk_rows says. Polars' CSV scan held the
@@ -61,7 +60,7 @@ def iter_csv_chunks(
     """Stream a CSV as all-String chunks with `_line` (file line where each record starts, header = line 1).
 
     Every column stays text: readers decide types at their edge (quoted numerics, `59200.0`,
-    `FALSE`/`True`, US dates all need format-specific parsing). `NULL`-like literals become null.
+    `FALSE`/`True`, US dates all need format-specific parsing). Every spelling of an absent value (`parse.NULL_SPELLINGS`) becomes null.
     A header-only or empty file yields nothing. The file is parsed in blocks of whole records of
     about `chunk_bytes`, each behind a copy of the header: memory follows the block, not the file.
     A quoted field spanning lines makes a record longer than one line, so `_line` is counted from the
@@ -104,7 +103,7 @@ def _parse_block(data: bytes, columns: list[str], path: Path, source: str, line:
             io.BytesIO(data),
             has_header=True,
             infer_schema=False,
-            null_values=NULL_LITERALS,
+            null_values=list(NULL_SPELLINGS),
             truncate_ragged_lines=True,
             new_columns=columns,
             encoding="utf8",

@@ -32,23 +32,17 @@ TABLES = ("billing_lines",)
 AI_CATEGORY = r"^AI and Machine Learning$"
 AI_SERVICE = r"Bedrock|OpenAI|Vertex AI|Gemini|Foundry|Anthropic|Claude"
 PROVIDER = ("ServiceProviderName", "ProviderName")
+REQUIRED = [(name,) for name in ("ChargePeriodStart", "BilledCost", "BillingCurrency", "ServiceName")]
 SKU_PARSER = {"aws_bedrock": "bedrock", "azure_openai": "azure"}
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    columns = cb.file_columns(Path(path), head)
-    return cb.has_keys(columns, "BilledCost", "ChargePeriodStart")
+    return cb.header_has(Path(path), head, "BilledCost", "ChargePeriodStart")
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    path = Path(path)
-    cols = cb.Columns(cb.bill_columns(path, SOURCE), source=SOURCE, path=path)
-    if not cols.names:
-        return
-    for required in ("ChargePeriodStart", "BilledCost", "BillingCurrency", "ServiceName"):
-        cols.require(required)
-    frames = cb.iter_bill_frames(path, source=SOURCE, chunk_rows=chunk_rows)
-    yield from cb.bill_chunks(frames, lambda raw: _is_ai(raw, cols), lambda raw: _stage(raw, cols))
+    yield from cb.read_bill(Path(path), source=SOURCE, required=REQUIRED, keep=_is_ai, stage=_stage,
+                            chunk_rows=chunk_rows)
 
 
 def _is_ai(raw: pl.DataFrame, cols: cb.Columns) -> pl.Expr:

@@ -29,31 +29,28 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import pseudonymize
-from tokenomics.sources.cloud_bills import parse_utc
 from tokenomics.sources.csvio import has_columns
-from tokenomics.sources.gateway_exports import (
+from tokenomics.sources.gateways import (
+    ROW_REJECTS,
     TEAM_KEY,
     bad_money,
     gateway_provider,
     http_failed,
-    is_json_head,
-    iter_text_rows,
     label_value,
     metadata_labels,
+    milliseconds,
     ok_or_error,
-    scaled_money,
-    split_unreadable,
-    staged_events,
+    stage_usage,
 )
-from tokenomics.sources.jsonio import blank_to_null, with_counts
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import parse_money, text_or_null
+from tokenomics.sources.textio import is_json_head, iter_text_rows
 
 SOURCE = "helicone"
 TABLES = ("usage_events",)
 
-S = pl.String
 REQUEST_FIELDS: dict[str, pl.DataType] = {
-    name: S
+    name: pl.String
     for name in (
         "request_id", "request_created_at", "request_user_id", "request_properties", "request_model",
         "model_override", "response_model", "model", "provider", "prompt_tokens", "completion_tokens",
@@ -86,51 +83,37 @@ def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
 
 def stage_requests(frame: pl.DataFrame) -> Staged:
     """Map text Helicone rows (`REQUEST_FIELDS` + `_line`, `_reject`) to staged usage_events."""
-    unreadable, rows = split_unreadable(frame)
-    cache_ref = blank_to_null(pl.col("cache_reference_id"))
-    cache_hit = (cache_ref.is_not_null() & (cache_ref != NO_CACHE_HIT)).fill_null(False)
-    skipped = rows.select(cache_hit.sum()).item()
-    rows = rows.filter(~cache_hit)
-    rows = with_counts(
-        rows,
-        {
+    labels = metadata_labels(frame["request_properties"], strip_prefix=PROPERTY_PREFIX)
+    frame = frame.with_columns(labels.alias("_labels"), gateway_provider(pl.col("provider")).alias("_provider"))
+    cache_ref = text_or_null(pl.col("cache_reference_id"))
+    models = ("model_override", "response_model", "model", "request_model")
+    return stage_usage(
+        frame,
+        skip=cache_ref.is_not_null() & (cache_ref != NO_CACHE_HIT),
+        counts={
             "prompt": pl.col("prompt_tokens"),
             "output_tokens": pl.col("completion_tokens"),
             "cache_read_tokens": pl.col("prompt_cache_read_tokens"),
             "cache_write_tokens": pl.col("prompt_cache_write_tokens"),
         },
-    ).with_columns(
-        gateway_provider(pl.col("provider")).alias("_provider"),
-        blank_to_null(pl.col("request_created_at")).alias("_ts_text"),
-    ).with_columns(parse_utc(pl.col("_ts_text")).alias("ts"))
-    labels = metadata_labels(rows["request_properties"], strip_prefix=PROPERTY_PREFIX).alias("labels")
-    rows = rows.with_columns(labels)
-    reject = pl.coalesce(
-        pl.when(pl.col("_ts_text").is_not_null() & pl.col("ts").is_null()).then(pl.lit("unparseable_timestamp")),
-        pl.when(pl.col("_bad_count")).then(pl.lit("bad_token_count")),
-        pl.when(bad_money(pl.col("costUSD")) | bad_money(pl.col("cost"))).then(pl.lit("bad_reported_cost")),
+        timestamp=pl.col("request_created_at"),
+        rejects=(*ROW_REJECTS, bad_money(pl.col("costUSD")), bad_money(pl.col("cost"))),
+        columns={
+            "event_id": text_or_null(pl.col("request_id")),
+            "provider": pl.col("_provider"),
+            "model": pl.coalesce(*(text_or_null(pl.col(c)) for c in models)),
+            "user_hash": pseudonymize(text_or_null(pl.col("request_user_id"))),
+            "input_tokens": _input_tokens(),
+            "cache_read_tokens": pl.col("cache_read_tokens"),
+            "cache_write_tokens": pl.col("cache_write_tokens"),
+            "output_tokens": pl.col("output_tokens"),
+            "status": ok_or_error(http_failed(pl.col("response_status"))),
+            "latency_ms": milliseconds(pl.col("delay_ms")),
+            "reported_cost_usd": _reported_cost(),
+            "gateway_team": label_value(pl.col("_labels"), TEAM_KEY),
+            "labels": pl.col("_labels"),
+        },
     )
-    staged = rows.select(
-        blank_to_null(pl.col("request_id")).alias("event_id"),
-        "ts",
-        pl.col("_provider").alias("provider"),
-        pl.coalesce(*(blank_to_null(pl.col(c)) for c in ("model_override", "response_model", "model",
-                                                          "request_model"))).alias("model"),
-        pseudonymize(blank_to_null(pl.col("request_user_id"))).alias("user_hash"),
-        _input_tokens().alias("input_tokens"),
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "output_tokens",
-        pl.lit(1, pl.Int64).alias("requests"),
-        ok_or_error(http_failed(pl.col("response_status"))).alias("status"),
-        blank_to_null(pl.col("delay_ms")).cast(pl.Float64, strict=False).round(0).cast(pl.Int64).alias("latency_ms"),
-        _reported_cost().alias("reported_cost_usd"),
-        label_value(pl.col("labels"), TEAM_KEY).alias("gateway_team"),
-        "labels",
-        "_line",
-        reject.alias("_reject"),
-    )
-    return staged_events(staged, unreadable, skipped)
 
 
 def _input_tokens() -> pl.Expr:
@@ -143,10 +126,10 @@ def _input_tokens() -> pl.Expr:
 
 def _reported_cost() -> pl.Expr:
     """costUSD (dollars); else cost: an integer is ClickHouse nano-dollars, a decimal is dollars."""
-    cost = blank_to_null(pl.col("cost"))
+    cost = text_or_null(pl.col("cost"))
     nano = cost.str.contains(r"^-?\d+$")
     return pl.coalesce(
-        scaled_money(pl.col("costUSD"), 1),
-        pl.when(nano).then(scaled_money(cost, NANO_USD)).otherwise(scaled_money(cost, 1)),
+        parse_money(pl.col("costUSD")),
+        pl.when(nano).then(parse_money(cost, NANO_USD)).otherwise(parse_money(cost)),
     )
 

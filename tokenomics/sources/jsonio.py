@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from tokenomics.sources.normalize import ReaderError
+from tokenomics.sources.parse import is_bad_count, parse_count  # noqa: F401 - tests/test_jsonio.py imports them here
 from tokenomics.sources.readahead import read_ahead
 
 MALFORMED_JSON = "malformed_json"
@@ -364,39 +365,3 @@ def _document_records(
         frame = parse_json_objects(texts, schema)
         if frame.height:
             yield frame
-
-
-def parse_count(text: pl.Expr) -> pl.Expr:
-    """An integer count from JSON/CSV text: "120", "120.0" and "1.2e2" all give 120; anything else null."""
-    cleaned = text.cast(pl.String).str.strip_chars()
-    as_int = cleaned.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False)
-    as_float = cleaned.cast(pl.Float64, strict=False)
-    whole_float = pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64, strict=False))
-    return pl.coalesce(as_int, whole_float)
-
-
-def is_bad_count(text: pl.Expr) -> pl.Expr:
-    """True where a count is present but is not an integer (e.g. "12.5", "many")."""
-    return _present_but_null(text, parse_count(text))
-
-
-def with_counts(frame: pl.DataFrame, texts: dict[str, pl.Expr]) -> pl.DataFrame:
-    """`frame` plus one Int64 column per named count text, and `_bad_count` where any text is not a count.
-
-    Each text is parsed once into a column, so the expressions that combine counts stay cheap.
-    """
-    named = frame.with_columns(**{f"_text_{name}": text.cast(pl.String) for name, text in texts.items()})
-    counted = named.with_columns(**{name: parse_count(pl.col(f"_text_{name}")) for name in texts})
-    bad = pl.any_horizontal([_present_but_null(pl.col(f"_text_{n}"), pl.col(n)) for n in texts])
-    return counted.with_columns(bad.alias("_bad_count")).drop([f"_text_{name}" for name in texts])
-
-
-def _present_but_null(text: pl.Expr, count: pl.Expr) -> pl.Expr:
-    cleaned = text.cast(pl.String).str.strip_chars()
-    return (cleaned.is_not_null() & (cleaned != "") & count.is_null()).fill_null(False)
-
-
-def blank_to_null(text: pl.Expr) -> pl.Expr:
-    """Sources write '' or 'None' for absent values: make them null so coalesce skips them."""
-    cleaned = text.cast(pl.String).str.strip_chars()
-    return pl.when(cleaned.is_in(["", "None", "null", "NULL"])).then(None).otherwise(cleaned)

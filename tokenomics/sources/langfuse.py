@@ -37,17 +37,17 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import pseudonymize
-from tokenomics.sources.gateway_usage import (
+from tokenomics.sources.gateways import (
     bare_model,
     model_vendor,
     seconds_to_ms,
     stage_usage,
-    text_chunks,
     vendor_provider,
 )
-from tokenomics.sources.jsonio import blank_to_null
 from tokenomics.sources.labels import json_object_labels
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import text_or_null
+from tokenomics.sources.textio import iter_text_rows
 
 SOURCE = "langfuse"
 TABLES = ("usage_events",)
@@ -94,7 +94,7 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one observations export or ingestion API body file."""
-    for frame in text_chunks(Path(path), source=SOURCE, schema=RECORD_FIELDS, chunk_rows=chunk_rows):
+    for frame in iter_text_rows(Path(path), source=SOURCE, fields=RECORD_FIELDS, chunk_rows=chunk_rows):
         observations, skipped = _unbatch(frame)
         yield stage_observations(observations, skipped=skipped)
 
@@ -120,7 +120,7 @@ def _unbatch(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
             "_line",
         )
     )
-    kind = blank_to_null(pl.col("type")).str.to_uppercase()
+    kind = text_or_null(pl.col("type")).str.to_uppercase()
     is_generation = pl.col("_event").is_in(GENERATION_EVENTS) | (
         pl.col("_event").is_in(OBSERVATION_EVENTS) & (kind == "GENERATION")
     )
@@ -160,7 +160,7 @@ def stage_observations(frame: pl.DataFrame, skipped: int = 0) -> Staged:
     """
     if "_trace_metadata" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, S).alias("_trace_metadata"))
-    kind = blank_to_null(pl.col("type")).str.to_uppercase()
+    kind = text_or_null(pl.col("type")).str.to_uppercase()
     other = pl.col("_reject").is_null() & kind.is_not_null() & (kind != "GENERATION")
     skipped += frame.select(other.sum()).item()
     frame = frame.filter(~other)
@@ -189,18 +189,18 @@ def stage_observations(frame: pl.DataFrame, skipped: int = 0) -> Staged:
     reasoning = pl.max_horizontal("reasoning_output", "reasoning_plain").fill_null(0)
     input_tokens, output_tokens = _inclusive(pl.col("u_input").fill_null(0), pl.col("u_output").fill_null(0),
                                              pl.col("u_total"), read + write, reasoning)
-    level = blank_to_null(pl.col("level")).str.to_uppercase()
+    level = text_or_null(pl.col("level")).str.to_uppercase()
     return stage_usage(
         frame,
         counts=counts,
-        timestamp=pl.coalesce(blank_to_null(pl.col("startTime")), blank_to_null(pl.col("start_time"))),
+        timestamp=pl.coalesce(text_or_null(pl.col("startTime")), text_or_null(pl.col("start_time"))),
         skipped=skipped,
         columns={
-            "event_id": blank_to_null(pl.col("id")),
+            "event_id": text_or_null(pl.col("id")),
             "provider": vendor_provider(pl.col("model")),
             "vendor": model_vendor(pl.col("model")),
             "model": bare_model(pl.col("model")),
-            "user_hash": pseudonymize(pl.coalesce(blank_to_null(pl.col("userId")), blank_to_null(pl.col("user_id")))),
+            "user_hash": pseudonymize(pl.coalesce(text_or_null(pl.col("userId")), text_or_null(pl.col("user_id")))),
             "input_tokens": input_tokens,
             "cache_read_tokens": read,
             "cache_write_tokens": write,
@@ -210,11 +210,11 @@ def stage_observations(frame: pl.DataFrame, skipped: int = 0) -> Staged:
             "status": pl.when(level == "ERROR").then(pl.lit("error")).otherwise(pl.lit("ok")),
             "latency_ms": seconds_to_ms(pl.col("latency")),
             "reported_cost_usd": pl.coalesce(
-                blank_to_null(pl.col("costDetails").struct.field("total")),
-                blank_to_null(pl.col("cost_details").struct.field("total")),
-                blank_to_null(pl.col("calculatedTotalCost")),
-                blank_to_null(pl.col("totalCost")),
-                blank_to_null(pl.col("total_cost")),
+                text_or_null(pl.col("costDetails").struct.field("total")),
+                text_or_null(pl.col("cost_details").struct.field("total")),
+                text_or_null(pl.col("calculatedTotalCost")),
+                text_or_null(pl.col("totalCost")),
+                text_or_null(pl.col("total_cost")),
             ),
             "labels": pl.col("_labels"),
             "request_tags": pl.col("tags"),

@@ -37,16 +37,13 @@ import polars as pl
 
 from tokenomics.privacy import pseudonymize
 from tokenomics.providers import normalize_provider
-from tokenomics.sources.csvio import has_columns, iter_csv_chunks
-from tokenomics.sources.jsonio import (
-    blank_to_null,
-    decode_json_text,
-    iter_json_records,
-    parse_count,
-    with_counts,
-)
+from tokenomics.sources.csvio import has_columns
+from tokenomics.sources.gateways import ROW_REJECTS, stage_usage
+from tokenomics.sources.jsonio import decode_json_text
 from tokenomics.sources.labels import json_object_labels
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import parse_bool, parse_count, parse_timestamp, text_or_null
+from tokenomics.sources.textio import is_json_head, iter_text_rows
 
 SOURCE = "litellm"
 TABLES = ("usage_events",)
@@ -89,40 +86,26 @@ METADATA_FIELDS: dict[str, pl.DataType] = {
 """The parts of the `metadata` JSON this reader uses (SpendLogsMetadata / StandardLoggingMetadata)."""
 
 CSV_REQUIRED = {"request_id", "call_type", "startTime"}
-NAIVE_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f")
-OFFSET_FORMATS = ("%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M:%S%.f%#z")
+CACHE_READS = pl.max_horizontal("read_field", "read_detail")
+CACHE_WRITES = pl.max_horizontal("write_field", "write_detail")
+"""The same cache tokens appear under two names: take the larger, never the sum."""
 
 
 def sniff(path: Path, head: bytes) -> bool:
     """A JSON spend log names call_type and startTime; the CSV export has them in its header."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text[:1] in (b"{", b"["):
+    if is_json_head(head):
         return b'"call_type"' in head and b'"startTime"' in head
     return has_columns(head, CSV_REQUIRED)
 
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one spend-log file."""
-    path = Path(path)
-    for frame in _raw_chunks(path, chunk_rows):
+    for frame in iter_text_rows(Path(path), source=SOURCE, fields=SPEND_LOG_FIELDS, chunk_rows=chunk_rows):
         yield stage_spend_logs(frame)
-
-
-def _raw_chunks(path: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
-    with open(path, "rb") as fh:
-        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head[:1] in (b"{", b"[") or not head:
-        yield from iter_json_records(path, source=SOURCE, schema=SPEND_LOG_FIELDS, chunk_rows=chunk_rows)
-        return
-    for frame in iter_csv_chunks(path, source=SOURCE, chunk_rows=chunk_rows):
-        missing = [pl.lit(None, S).alias(c) for c in SPEND_LOG_FIELDS if c not in frame.columns]
-        yield frame.with_columns(*missing, pl.lit(None, S).alias("_reject"))
 
 
 def stage_spend_logs(frame: pl.DataFrame) -> Staged:
     """Map text spend-log rows (`SPEND_LOG_FIELDS` + `_line`, `_reject`) to staged usage_events."""
-    unreadable = frame.filter(pl.col("_reject").is_not_null()).select("_line", "_reject")
-    frame = frame.filter(pl.col("_reject").is_null())
     metadata = decode_json_text(frame["metadata"], METADATA_FIELDS)
     tags, tags_ok = _request_tags(frame["request_tags"])
     rows = pl.concat(
@@ -133,90 +116,63 @@ def stage_spend_logs(frame: pl.DataFrame) -> Staged:
         ],
         how="horizontal",
     )
-    cache_hit = (blank_to_null(pl.col("cache_hit")).str.to_lowercase() == "true").fill_null(False)
-    skipped = rows.select(cache_hit.sum()).item()
-    rows = rows.filter(~cache_hit)
-
+    rows = rows.with_columns(json_object_labels(rows["m_spend_logs_metadata"]).alias("_labels"))
     usage = pl.col("m_usage_object")
     details = usage.struct.field("prompt_tokens_details")
-    rows = with_counts(
+    completion_details = usage.struct.field("completion_tokens_details")
+
+    def first_text(*names: str) -> pl.Expr:
+        return pl.coalesce(*(text_or_null(pl.col(name)) for name in names))
+
+    return stage_usage(
         rows,
-        {
+        skip=parse_bool(pl.col("cache_hit")),
+        counts={
             "prompt_top": pl.col("prompt_tokens"),
             "prompt_usage": usage.struct.field("prompt_tokens"),
-            "output_tokens": pl.coalesce(blank_to_null(pl.col("completion_tokens")),
+            "output_tokens": pl.coalesce(text_or_null(pl.col("completion_tokens")),
                                          usage.struct.field("completion_tokens")),
             "read_field": usage.struct.field("cache_read_input_tokens"),
             "read_detail": details.struct.field("cached_tokens"),
             "write_field": usage.struct.field("cache_creation_input_tokens"),
             "write_detail": details.struct.field("cache_creation_tokens"),
-            "reasoning_tokens": usage.struct.field("completion_tokens_details").struct.field("reasoning_tokens"),
+            "reasoning_tokens": completion_details.struct.field("reasoning_tokens"),
             # OpenAI-style details: audio inside prompt/completion tokens, priced at audio rates
             "input_audio_tokens": details.struct.field("audio_tokens"),
-            "output_audio_tokens": usage.struct.field("completion_tokens_details").struct.field("audio_tokens"),
+            "output_audio_tokens": completion_details.struct.field("audio_tokens"),
         },
-    ).with_columns(
-        blank_to_null(pl.col("startTime")).alias("_start_text"),
-        # the same cache tokens appear under two names: take the larger, never the sum
-        pl.max_horizontal("read_field", "read_detail").alias("cache_read_tokens"),
-        pl.max_horizontal("write_field", "write_detail").alias("cache_write_tokens"),
+        timestamp=pl.col("startTime"),
+        rejects=(
+            pl.when(pl.col("m__reject").is_not_null()).then(pl.lit("malformed_metadata")),
+            pl.when(~pl.col("_tags_ok")).then(pl.lit("malformed_request_tags")),
+            *ROW_REJECTS,
+        ),
+        columns={
+            "event_id": first_text("request_id", "id"),
+            "provider": _provider(),
+            "model": first_text("model", "model_group"),
+            "project": first_text("m_user_api_key_project_id", "m_user_api_key_project_alias"),
+            "api_key_id": _api_key_id(),
+            "user_hash": pseudonymize(
+                first_text("end_user", "m_user_api_key_end_user_id", "user", "m_user_api_key_user_id")
+            ),
+            "input_tokens": _input_tokens(),
+            "cache_read_tokens": CACHE_READS,
+            "cache_write_tokens": CACHE_WRITES,
+            "output_tokens": pl.col("output_tokens"),
+            "reasoning_tokens": pl.col("reasoning_tokens"),
+            "input_audio_tokens": pl.col("input_audio_tokens"),
+            "output_audio_tokens": pl.col("output_audio_tokens"),
+            "is_batch": pl.col("call_type").str.contains("(?i)batch").fill_null(False),
+            "status": _status(),
+            "latency_ms": _latency_ms(),
+            "reported_cost_usd": first_text("spend", "response_cost"),
+            "gateway_team": first_text("team_id", "m_user_api_key_team_id", "m_user_api_key_team_alias"),
+            "key_alias": text_or_null(pl.col("m_user_api_key_alias")),
+            "request_tags": pl.col("request_tags_list"),
+            "labels": pl.col("_labels"),
+        },
     )
-    rows = rows.with_columns(parse_timestamp(pl.col("_start_text")).alias("ts"))
-    reject = pl.coalesce(
-        pl.when(pl.col("m__reject").is_not_null()).then(pl.lit("malformed_metadata")),
-        pl.when(~pl.col("_tags_ok")).then(pl.lit("malformed_request_tags")),
-        pl.when(pl.col("_start_text").is_not_null() & pl.col("ts").is_null()).then(pl.lit("unparseable_timestamp")),
-        pl.when(pl.col("_bad_count")).then(pl.lit("bad_token_count")),
-    )
-
-    staged = rows.select(
-        pl.coalesce(blank_to_null(pl.col("request_id")), blank_to_null(pl.col("id"))).alias("event_id"),
-        pl.col("ts"),
-        _provider().alias("provider"),
-        pl.coalesce(blank_to_null(pl.col("model")), blank_to_null(pl.col("model_group"))).alias("model"),
-        pl.coalesce(blank_to_null(pl.col("m_user_api_key_project_id")),
-                    blank_to_null(pl.col("m_user_api_key_project_alias"))).alias("project"),
-        _api_key_id().alias("api_key_id"),
-        pseudonymize(
-            pl.coalesce(blank_to_null(pl.col("end_user")), blank_to_null(pl.col("m_user_api_key_end_user_id")),
-                        blank_to_null(pl.col("user")), blank_to_null(pl.col("m_user_api_key_user_id")))
-        ).alias("user_hash"),
-        _input_tokens().alias("input_tokens"),
-        "cache_read_tokens",
-        "cache_write_tokens",
-        "output_tokens",
-        "reasoning_tokens",
-        "input_audio_tokens",
-        "output_audio_tokens",
-        pl.lit(1, pl.Int64).alias("requests"),
-        pl.col("call_type").str.contains("(?i)batch").fill_null(False).alias("is_batch"),
-        _status().alias("status"),
-        _latency_ms().alias("latency_ms"),
-        pl.coalesce(blank_to_null(pl.col("spend")), blank_to_null(pl.col("response_cost"))).alias("reported_cost_usd"),
-        pl.coalesce(blank_to_null(pl.col("team_id")), blank_to_null(pl.col("m_user_api_key_team_id")),
-                    blank_to_null(pl.col("m_user_api_key_team_alias"))).alias("gateway_team"),
-        blank_to_null(pl.col("m_user_api_key_alias")).alias("key_alias"),
-        pl.col("request_tags_list").alias("request_tags"),
-        pl.col("_line"),
-        reject.alias("_reject"),
-    )
-    labels = json_object_labels(rows["m_spend_logs_metadata"]).alias("labels")
-    staged = pl.concat([staged.with_columns(labels), unreadable], how="diagonal_relaxed")
-    return Staged("usage_events", staged, skipped=skipped)
-
-
-def parse_timestamp(text: pl.Expr) -> pl.Expr:
-    """UTC timestamp from naive (meaning UTC), offset ISO 8601, or epoch-seconds text; null if none fits."""
-    def fmt(f: str) -> pl.Expr:
-        return text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
-
-    epoch = text.str.extract_groups(r"^(\d{9,11})(?:\.(\d{1,9}))?$")
-    micros = (
-        epoch.struct.field("1").cast(pl.Int64, strict=False) * 1_000_000
-        + epoch.struct.field("2").fill_null("0").str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64, strict=False)
-    )
-    from_epoch = micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-    return pl.coalesce(*(fmt(f) for f in NAIVE_FORMATS + OFFSET_FORMATS), from_epoch)
 
 
 def _input_tokens() -> pl.Expr:
@@ -238,8 +194,8 @@ def _input_tokens() -> pl.Expr:
         .then(pl.min_horizontal(top, from_usage))
         .otherwise(pl.max_horizontal(top, from_usage))
     )
-    reads = pl.col("cache_read_tokens").fill_null(0)
-    writes = pl.col("cache_write_tokens").fill_null(0)
+    reads = CACHE_READS.fill_null(0)
+    writes = CACHE_WRITES.fill_null(0)
     anthropic_style = pl.any_horizontal(
         pl.col("read_field").is_not_null(), pl.col("write_field").is_not_null(), pl.col("write_detail").is_not_null()
     )
@@ -256,15 +212,15 @@ def _input_tokens() -> pl.Expr:
 def _provider() -> pl.Expr:
     """custom_llm_provider, else the prefix of a 'provider/model' string."""
     prefix = pl.col("model").str.extract(r"^([A-Za-z0-9_.\-]+)/")
-    return normalize_provider(pl.coalesce(blank_to_null(pl.col("custom_llm_provider")), prefix).fill_null(""))
+    return normalize_provider(pl.coalesce(text_or_null(pl.col("custom_llm_provider")), prefix).fill_null(""))
 
 
 def _api_key_id() -> pl.Expr:
     """The key hash LiteLLM logged; a raw secret key ('sk-...') is replaced by its sha256, never stored."""
     key = pl.coalesce(
-        blank_to_null(pl.col("api_key")),
-        blank_to_null(pl.col("m_user_api_key")),
-        blank_to_null(pl.col("m_user_api_key_hash")),
+        text_or_null(pl.col("api_key")),
+        text_or_null(pl.col("m_user_api_key")),
+        text_or_null(pl.col("m_user_api_key_hash")),
     )
     return key.map_batches(_hash_raw_keys, return_dtype=pl.String)
 
@@ -279,19 +235,19 @@ def _hash_raw_keys(keys: pl.Series) -> pl.Series:
 
 
 def _status() -> pl.Expr:
-    status = pl.coalesce(blank_to_null(pl.col("status")), blank_to_null(pl.col("m_status"))).str.to_lowercase()
+    status = pl.coalesce(text_or_null(pl.col("status")), text_or_null(pl.col("m_status"))).str.to_lowercase()
     return pl.when(status.is_in(["failure", "error", "failed"])).then(pl.lit("error")).otherwise(pl.lit("ok"))
 
 
 def _latency_ms() -> pl.Expr:
-    end = parse_timestamp(blank_to_null(pl.col("endTime")))
+    end = parse_timestamp(pl.col("endTime"))
     from_times = (end - pl.col("ts")).dt.total_milliseconds()
     return pl.coalesce(parse_count(pl.col("request_duration_ms")), pl.when(from_times >= 0).then(from_times))
 
 
 def _request_tags(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
     """request_tags as List[String] from JSON text; second series False where the text is not a JSON list."""
-    frame = pl.DataFrame({"t": texts}).with_columns(blank_to_null(pl.col("t")).alias("t"))
+    frame = pl.DataFrame({"t": texts}).with_columns(text_or_null(pl.col("t")).alias("t"))
     try:
         decoded = frame.select(pl.col("t").str.json_decode(pl.List(S)))["t"]
         return decoded.fill_null([]), pl.repeat(True, frame.height, eager=True)

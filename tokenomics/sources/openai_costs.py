@@ -19,8 +19,8 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.sources import api_pages as ap
-from tokenomics.sources.csvio import has_columns
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import unparsed
 
 SOURCE = "openai_costs"
 TABLES = ("billing_lines",)
@@ -29,15 +29,13 @@ LINE_ITEM = r"^(?:([^|,]+?) \| )?([^\s,|]+)(?: ([^,]+?))?, (.+)$"
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    if ap.is_json(head):
-        return b"organization.costs.result" in head
-    return has_columns(head, CSV_COLUMNS) or ap.time_only_csv(head, path, "cost", "usage")
+    return ap.sniff_openai(path, head, json_marker=b"organization.costs.result", csv_columns=CSV_COLUMNS,
+                           kind="cost", other="usage")
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    for rows in ap.read_report_rows(path, source=SOURCE, chunk_rows=chunk_rows):
-        rows, skipped = ap.split_unread(rows, kind="costs")
-        yield Staged("billing_lines", _stage_costs(rows), skipped)
+    yield from ap.read_reports(path, source=SOURCE, table="billing_lines", stage=_stage_costs, kind="costs",
+                               chunk_rows=chunk_rows)
 
 
 def token_type(line_item: pl.Expr) -> pl.Expr:
@@ -54,9 +52,7 @@ def token_type(line_item: pl.Expr) -> pl.Expr:
 
 
 def _stage_costs(rows: pl.DataFrame) -> pl.DataFrame:
-    start_text = ap.field(rows, "start_time")
-    start = pl.coalesce(ap.unix_seconds(start_text), ap.rfc3339(ap.field(rows, "start_time_iso")))
-    end = pl.coalesce(ap.unix_seconds(ap.field(rows, "end_time")), ap.rfc3339(ap.field(rows, "end_time_iso")))
+    start, end, start_text = ap.openai_bucket(rows)
     amount = ap.field(rows, "amount_value")
     line_item = ap.field(rows, "line_item")
     quantity_text, unit = ap.field(rows, "quantity"), ap.field(rows, "quantity_unit")
@@ -77,12 +73,12 @@ def _stage_costs(rows: pl.DataFrame) -> pl.DataFrame:
         "billed_cost": amount,
         "effective_cost": amount,
         "list_cost": amount,
-        "billing_currency": ap.upper(ap.field(rows, "amount_currency")),
+        "billing_currency": ap.field(rows, "amount_currency").str.to_uppercase(),
         "tags": pl.lit("{}"),
         "line_id": ap.line_id(rows, start, end, ignore=("organization_name", "quantity_unit")),
     }
     rejects = [
-        ap.unparsed(pl.coalesce(start_text, ap.field(rows, "start_time_iso")), start, "bad_charge_period_start"),
-        ap.unparsed(quantity_text, quantity, "bad_consumed_quantity"),
+        unparsed(start_text, start, "bad_charge_period_start"),
+        unparsed(quantity_text, quantity, "bad_consumed_quantity"),
     ]
     return ap.stage(rows, canonical, rejects)

@@ -28,8 +28,8 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.sources import api_pages as ap
-from tokenomics.sources.csvio import has_columns
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import count_text, parse_bool, parse_count, unparsed
 
 SOURCE = "openai_usage"
 TABLES = ("provider_usage",)
@@ -37,21 +37,18 @@ CSV_COLUMNS = {"start_time", "end_time", "num_model_requests", "input_tokens", "
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    if ap.is_json(head):
-        return b"organization.usage." in head  # completions are read; other usage endpoints are counted as skipped
-    return has_columns(head, CSV_COLUMNS) or ap.time_only_csv(head, path, "usage", "cost")
+    # completions are read; other usage endpoints are counted as skipped
+    return ap.sniff_openai(path, head, json_marker=b"organization.usage.", csv_columns=CSV_COLUMNS,
+                           kind="usage", other="cost")
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    for rows in ap.read_report_rows(path, source=SOURCE, chunk_rows=chunk_rows):
-        rows, skipped = ap.split_unread(rows, kind="completions")
-        yield Staged("provider_usage", _stage_usage(rows), skipped)
+    yield from ap.read_reports(path, source=SOURCE, table="provider_usage", stage=_stage_usage, kind="completions",
+                               chunk_rows=chunk_rows)
 
 
 def _stage_usage(rows: pl.DataFrame) -> pl.DataFrame:
-    start_text = ap.field(rows, "start_time")
-    start = pl.coalesce(ap.unix_seconds(start_text), ap.rfc3339(ap.field(rows, "start_time_iso")))
-    end = pl.coalesce(ap.unix_seconds(ap.field(rows, "end_time")), ap.rfc3339(ap.field(rows, "end_time_iso")))
+    start, end, start_text = ap.openai_bucket(rows)
     batch = ap.field(rows, "batch")
     tokens = {
         "requests": "num_model_requests",
@@ -65,16 +62,16 @@ def _stage_usage(rows: pl.DataFrame) -> pl.DataFrame:
         "api_key_id": ap.field(rows, "api_key_id"),
         "model": ap.field(rows, "model"),
         "service_tier": ap.field(rows, "service_tier"),
-        "is_batch": ap.flag(batch),
-        **{name: ap.count_text(ap.field(rows, raw)) for name, raw in tokens.items()},
+        "is_batch": parse_bool(batch),
+        **{name: count_text(ap.field(rows, raw)) for name, raw in tokens.items()},
         **_modalities(rows),
         # not in the 2026-08 spec; read if a later version adds it
-        "reasoning_tokens": ap.count_text(ap.field(rows, "output_reasoning_tokens", "reasoning_tokens")),
+        "reasoning_tokens": count_text(ap.field(rows, "output_reasoning_tokens", "reasoning_tokens")),
         "line_id": ap.line_id(rows, start, end),
     }
     rejects = [
-        ap.unparsed(pl.coalesce(start_text, ap.field(rows, "start_time_iso")), start, "bad_day"),
-        ap.unparsed(batch, ap.flag(batch), "bad_is_batch"),
+        unparsed(start_text, start, "bad_day"),
+        unparsed(batch, parse_bool(batch), "bad_is_batch"),
     ]
     return ap.stage(rows, canonical, rejects)
 
@@ -86,11 +83,11 @@ def _modalities(rows: pl.DataFrame) -> dict[str, pl.Expr]:
     is only computed when both of its terms are integers.
     """
     def text(name: str) -> pl.Expr:
-        return ap.count_text(ap.field(rows, name))
+        return count_text(ap.field(rows, name))
 
     def plus_audio(total: str, audio: str) -> pl.Expr:
-        number = ap.count(ap.field(rows, total))
-        summed = (number + ap.count(ap.field(rows, audio)).fill_null(0)).cast(pl.String)
+        number = parse_count(ap.field(rows, total))
+        summed = (number + parse_count(ap.field(rows, audio)).fill_null(0)).cast(pl.String)
         return pl.when(all_modalities | number.is_null()).then(text(total)).otherwise(summed)
 
     all_modalities = pl.any_horizontal(

@@ -31,9 +31,10 @@ import polars as pl
 
 from tokenomics.privacy import pseudonymize
 from tokenomics.sources.csvio import has_columns
-from tokenomics.sources.gateway_usage import model_vendor, stage_usage, text_chunks
-from tokenomics.sources.jsonio import blank_to_null
+from tokenomics.sources.gateways import model_vendor, stage_usage
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import text_or_null
+from tokenomics.sources.textio import iter_text_rows
 
 SOURCE = "openrouter"
 TABLES = ("usage_events",)
@@ -67,7 +68,7 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one OpenRouter file."""
-    for frame in text_chunks(Path(path), source=SOURCE, schema=RECORD_FIELDS, chunk_rows=chunk_rows):
+    for frame in iter_text_rows(Path(path), source=SOURCE, fields=RECORD_FIELDS, chunk_rows=chunk_rows):
         yield stage_generations(frame)
 
 
@@ -75,29 +76,29 @@ def stage_generations(frame: pl.DataFrame) -> Staged:
     """Generation records (text fields of `RECORD_FIELDS`) to staged usage_events."""
     def field(name: str) -> pl.Expr:
         """An API field from the `data` wrapper, else from the top level."""
-        return pl.coalesce(blank_to_null(pl.col("data").struct.field(name)), blank_to_null(pl.col(name)))
+        return pl.coalesce(text_or_null(pl.col("data").struct.field(name)), text_or_null(pl.col(name)))
 
     counts = {
         "prompt": pl.coalesce(field("native_tokens_prompt"), field("tokens_prompt")),
         "completion": pl.coalesce(field("native_tokens_completion"), field("tokens_completion")),
-        "cached": pl.coalesce(field("native_tokens_cached"), blank_to_null(pl.col("tokens_cached"))),
-        "reasoning": pl.coalesce(field("native_tokens_reasoning"), blank_to_null(pl.col("tokens_reasoning"))),
-        "generation_ms": pl.coalesce(field("generation_time"), blank_to_null(pl.col("generation_time_ms"))),
+        "cached": pl.coalesce(field("native_tokens_cached"), text_or_null(pl.col("tokens_cached"))),
+        "reasoning": pl.coalesce(field("native_tokens_reasoning"), text_or_null(pl.col("tokens_reasoning"))),
+        "generation_ms": pl.coalesce(field("generation_time"), text_or_null(pl.col("generation_time_ms"))),
     }
     prompt, cached = pl.col("prompt").fill_null(0), pl.col("cached").fill_null(0)
-    model = pl.coalesce(field("model"), blank_to_null(pl.col("model_permaslug")))
-    finish = pl.coalesce(field("finish_reason"), blank_to_null(pl.col("finish_reason_normalized")))
-    app = blank_to_null(pl.col("app_name"))
+    model = pl.coalesce(field("model"), text_or_null(pl.col("model_permaslug")))
+    finish = pl.coalesce(field("finish_reason"), text_or_null(pl.col("finish_reason_normalized")))
+    app = text_or_null(pl.col("app_name"))
     return stage_usage(
         frame,
         counts=counts,
         timestamp=field("created_at"),
         columns={
-            "event_id": pl.coalesce(field("id"), blank_to_null(pl.col("generation_id"))),
+            "event_id": pl.coalesce(field("id"), text_or_null(pl.col("generation_id"))),
             "provider": pl.lit(SOURCE),
             "vendor": model_vendor(model),
             "model": model,
-            "user_hash": pseudonymize(pl.coalesce(field("external_user"), blank_to_null(pl.col("user")))),
+            "user_hash": pseudonymize(pl.coalesce(field("external_user"), text_or_null(pl.col("user")))),
             "input_tokens": pl.when(cached > prompt).then(prompt + cached).otherwise(prompt),
             "cache_read_tokens": cached,
             "output_tokens": pl.col("completion").fill_null(0),
@@ -105,8 +106,8 @@ def stage_generations(frame: pl.DataFrame) -> Staged:
             "requests": pl.lit(1, pl.Int64),
             "status": pl.when(finish.str.to_lowercase() == "error").then(pl.lit("error")).otherwise(pl.lit("ok")),
             "latency_ms": pl.col("generation_ms"),
-            "reported_cost_usd": pl.coalesce(field("total_cost"), field("usage"), blank_to_null(pl.col("cost_total"))),
-            "key_alias": blank_to_null(pl.col("api_key_name")),
+            "reported_cost_usd": pl.coalesce(field("total_cost"), field("usage"), text_or_null(pl.col("cost_total"))),
+            "key_alias": text_or_null(pl.col("api_key_name")),
             "labels": pl.when(app.is_not_null())
             .then(pl.concat_list(pl.struct(pl.lit("app").alias("key"), app.alias("value"))))
             .otherwise(pl.lit([], pl.List(pl.Struct({"key": S, "value": S})))),

@@ -34,9 +34,10 @@ import polars as pl
 
 from tokenomics.privacy import pseudonymize
 from tokenomics.providers import normalize_provider
-from tokenomics.sources.jsonio import blank_to_null, iter_json_records, parse_count, with_counts
+from tokenomics.sources.jsonio import iter_json_records
 from tokenomics.sources.labels import keep_label
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import parse_bool, parse_count, text_or_null, unparsed, with_counts
 
 SOURCE = "otel"
 TABLES = ("usage_events",)
@@ -130,32 +131,29 @@ def stage_spans(records: pl.DataFrame) -> Staged:
     start = parse_count(pl.col("startTimeUnixNano"))
     end = parse_count(pl.col("endTimeUnixNano"))
     ts = pl.when(start > 0).then((start // 1000).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
-    start_text = blank_to_null(pl.col("startTimeUnixNano"))
     reject = pl.coalesce(
-        pl.when(start_text.is_not_null() & (start_text != "0") & start.is_null()).then(
-            pl.lit("unparseable_timestamp")
-        ),
+        unparsed(pl.col("startTimeUnixNano"), start, "unparseable_timestamp"),
         pl.when(pl.col("_bad_count")).then(pl.lit("bad_token_count")),
     )
     span_id = pl.concat_str(
         pl.col("traceId").str.to_lowercase(), pl.lit("-"), pl.col("spanId").str.to_lowercase()
     )
     staged = llm.select(
-        pl.coalesce(blank_to_null(pl.col("response_id")), span_id).alias("event_id"),
+        pl.coalesce(text_or_null(pl.col("response_id")), span_id).alias("event_id"),
         ts.alias("ts"),
         normalize_provider(pl.col("provider").fill_null("")).alias("provider"),
-        blank_to_null(pl.col("model")).alias("model"),
-        blank_to_null(pl.col("project")).alias("project"),
-        blank_to_null(pl.col("api_key_id")).alias("api_key_id"),
-        pseudonymize(blank_to_null(pl.col("user"))).alias("user_hash"),
+        text_or_null(pl.col("model")).alias("model"),
+        text_or_null(pl.col("project")).alias("project"),
+        text_or_null(pl.col("api_key_id")).alias("api_key_id"),
+        pseudonymize(text_or_null(pl.col("user"))).alias("user_hash"),
         *TOKEN_FIELDS,
         pl.lit(1, pl.Int64).alias("requests"),
-        blank_to_null(pl.col("service_tier")).str.to_lowercase().alias("service_tier"),
-        pl.col("batch").str.to_lowercase().is_in(["true", "1"]).fill_null(False).alias("is_batch"),
+        text_or_null(pl.col("service_tier")).str.to_lowercase().alias("service_tier"),
+        parse_bool(pl.col("batch")).fill_null(False).alias("is_batch"),
         pl.when(pl.col("_failed")).then(pl.lit("error")).otherwise(pl.lit("ok")).alias("status"),
         pl.when((start > 0) & (end >= start)).then((end - start) // 1_000_000).alias("latency_ms"),
-        blank_to_null(pl.col("gateway_team")).alias("gateway_team"),
-        blank_to_null(pl.col("key_alias")).alias("key_alias"),
+        text_or_null(pl.col("gateway_team")).alias("gateway_team"),
+        text_or_null(pl.col("key_alias")).alias("key_alias"),
         pl.col("labels"),
         pl.col("_line"),
         reject.alias("_reject"),

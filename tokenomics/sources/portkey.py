@@ -25,33 +25,29 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import pseudonymize
-from tokenomics.sources.cloud_bills import parse_utc
 from tokenomics.sources.csvio import has_columns
-from tokenomics.sources.gateway_exports import (
+from tokenomics.sources.gateways import (
+    ROW_REJECTS,
     TEAM_KEY,
     bad_money,
     gateway_provider,
     http_failed,
-    is_json_head,
-    iter_text_rows,
     json_field,
     label_value,
     metadata_labels,
+    milliseconds,
     ok_or_error,
-    scaled_money,
-    split_unreadable,
-    staged_events,
-    truthy,
+    stage_usage,
 )
-from tokenomics.sources.jsonio import blank_to_null, with_counts
 from tokenomics.sources.normalize import Staged
+from tokenomics.sources.parse import parse_bool, parse_money, text_or_null
+from tokenomics.sources.textio import is_json_head, iter_text_rows
 
 SOURCE = "portkey"
 TABLES = ("usage_events",)
 
-S = pl.String
 LOG_FIELDS: dict[str, pl.DataType] = {
-    name: S
+    name: pl.String
     for name in (
         "id", "trace_id", "created_at", "is_success", "ai_org", "ai_model", "req_units", "res_units",
         "cost", "cost_currency", "response_time", "response_status_code", "metadata",
@@ -81,42 +77,31 @@ def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
 
 def stage_logs(frame: pl.DataFrame) -> Staged:
     """Map text Portkey rows (`LOG_FIELDS` + `_line`, `_reject`) to staged usage_events."""
-    unreadable, rows = split_unreadable(frame)
-    rows = with_counts(rows, {"input_tokens": pl.col("req_units"), "output_tokens": pl.col("res_units")})
-    model = blank_to_null(pl.col("ai_model"))
+    model = text_or_null(pl.col("ai_model"))
     org_model = model.str.extract_groups(r"^([A-Za-z0-9\-_.]+)__(.+)$")
-    rows = rows.with_columns(
-        blank_to_null(pl.col("created_at")).alias("_ts_text"),
-        blank_to_null(pl.col("metadata")).alias("_metadata"),
-        pl.coalesce(org_model.struct.field("2"), model).alias("_model"),
-        pl.coalesce(blank_to_null(pl.col("ai_org")), org_model.struct.field("1")).alias("_org"),
-    ).with_columns(parse_utc(pl.col("_ts_text")).alias("ts"))
-    rows = rows.with_columns(metadata_labels(rows["_metadata"]).alias("labels"))
-    currency = blank_to_null(pl.col("cost_currency")).str.to_uppercase()
-    failed = (truthy(pl.col("is_success")) == False).fill_null(False) | http_failed(pl.col("response_status_code"))  # noqa: E712
-    reject = pl.coalesce(
-        pl.when(pl.col("_ts_text").is_not_null() & pl.col("ts").is_null()).then(pl.lit("unparseable_timestamp")),
-        pl.when(pl.col("_bad_count")).then(pl.lit("bad_token_count")),
-        pl.when(bad_money(pl.col("cost"))).then(pl.lit("bad_reported_cost")),
+    frame = frame.with_columns(
+        text_or_null(pl.col("metadata")).alias("_metadata"),
+        metadata_labels(frame["metadata"]).alias("_labels"),
     )
-    staged = rows.select(
-        blank_to_null(pl.col("id")).alias("event_id"),
-        "ts",
-        gateway_provider(pl.col("_org")).alias("provider"),
-        pl.col("_model").alias("model"),
-        pseudonymize(json_field(pl.col("_metadata"), "_user")).alias("user_hash"),
-        "input_tokens",
-        "output_tokens",
-        pl.lit(1, pl.Int64).alias("requests"),
-        ok_or_error(failed).alias("status"),
-        blank_to_null(pl.col("response_time")).cast(pl.Float64, strict=False).round(0).cast(pl.Int64)
-        .alias("latency_ms"),
-        pl.when(currency.is_null() | (currency == "USD"))
-        .then(scaled_money(pl.col("cost"), COST_DIVISOR))
-        .alias("reported_cost_usd"),
-        label_value(pl.col("labels"), TEAM_KEY).alias("gateway_team"),
-        "labels",
-        "_line",
-        reject.alias("_reject"),
+    currency = text_or_null(pl.col("cost_currency")).str.to_uppercase()
+    failed = (parse_bool(pl.col("is_success")) == False).fill_null(False) | http_failed(pl.col("response_status_code"))  # noqa: E712
+    return stage_usage(
+        frame,
+        counts={"input_tokens": pl.col("req_units"), "output_tokens": pl.col("res_units")},
+        timestamp=pl.col("created_at"),
+        rejects=(*ROW_REJECTS, bad_money(pl.col("cost"))),
+        columns={
+            "event_id": text_or_null(pl.col("id")),
+            "provider": gateway_provider(pl.coalesce(text_or_null(pl.col("ai_org")), org_model.struct.field("1"))),
+            "model": pl.coalesce(org_model.struct.field("2"), model),
+            "user_hash": pseudonymize(json_field(pl.col("_metadata"), "_user")),
+            "input_tokens": pl.col("input_tokens"),
+            "output_tokens": pl.col("output_tokens"),
+            "status": ok_or_error(failed),
+            "latency_ms": milliseconds(pl.col("response_time")),
+            "reported_cost_usd": pl.when(currency.is_null() | (currency == "USD"))
+            .then(parse_money(pl.col("cost"), COST_DIVISOR)),
+            "gateway_team": label_value(pl.col("_labels"), TEAM_KEY),
+            "labels": pl.col("_labels"),
+        },
     )
-    return staged_events(staged, unreadable)

@@ -1,0 +1,116 @@
+"""Text files in, all-text rows out: the one place a reader goes to read a CSV or JSON file.
+
+Readers never open files themselves. They ask for rows of text fields, whatever the file holds:
+- `iter_text_rows`: a gateway's records as JSON lines, a JSON array or document, an API answer with
+  its records under an envelope key, or a CSV export (streamed: `csvio`, `jsonio`);
+- `iter_json_values`: whole JSON documents or JSON lines decoded exactly, numbers kept as their
+  literal text (provider report pages, small by construction).
+Values stay text; `tokenomics.sources.parse` turns them into types.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+
+from tokenomics.sources.csvio import iter_csv_chunks
+from tokenomics.sources.jsonio import iter_json_records
+from tokenomics.sources.normalize import ReaderError
+
+BOM = b"\xef\xbb\xbf"
+
+
+def is_json_head(head: bytes) -> bool:
+    """True when a file's first bytes start a JSON value (object or array), BOM and blanks aside."""
+    return head.removeprefix(BOM).lstrip(b" \t\r\n")[:1] in (b"{", b"[")
+
+
+def iter_text_rows(
+    path: Path, *, source: str, fields: dict[str, pl.DataType], envelope: str | None = None, chunk_rows: int
+) -> Iterator[pl.DataFrame]:
+    """Frames with every name in `fields`, `_line` and `_reject` (a JSON line that is not an object),
+    from JSON (lines, array or one document) or a CSV export. An empty file reads as JSON: nothing.
+
+    JSON records holding a list under `envelope` (an API answer saved as is, or one page per line)
+    are replaced by the records of that list, each numbered with the line of its page.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if is_json_head(head) or not head.strip():
+        schema = dict(fields)
+        if envelope:
+            schema[envelope] = pl.List(pl.Struct(fields))
+        for frame in iter_json_records(path, source=source, schema=schema, chunk_rows=chunk_rows):
+            yield _unwrap(frame, list(fields), envelope) if envelope else frame
+        return
+    for frame in iter_csv_chunks(path, source=source, chunk_rows=chunk_rows):
+        missing = [pl.lit(None, dtype).alias(c) for c, dtype in fields.items() if c not in frame.columns]
+        yield frame.with_columns(*missing, pl.lit(None, pl.String).alias("_reject")).select(*fields, "_line", "_reject")
+
+
+def _unwrap(frame: pl.DataFrame, names: list[str], envelope: str) -> pl.DataFrame:
+    wrapped = pl.col(envelope).is_not_null() & pl.col("_reject").is_null()
+    plain = frame.filter(~wrapped).select(*names, "_line", "_reject")
+    inner = (
+        frame.filter(wrapped)
+        .select(envelope, "_line", "_reject")
+        .explode(envelope)
+        .filter(pl.col(envelope).is_not_null())
+    )
+    unwrapped = inner.select(pl.col(envelope).struct.unnest(), "_line", "_reject").select(*names, "_line", "_reject")
+    return pl.concat([plain, unwrapped]).sort("_line", maintain_order=True)
+
+
+# ---------------------------------------------------------------- exact JSON values
+
+
+def loads_exact(text: str) -> object:
+    """JSON with every number kept as its literal text: money never round-trips through a binary float."""
+    return json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
+
+
+def iter_json_values(path: Path, source: str) -> Iterator[tuple[int | None, object]]:
+    """(JSONL line, or None for a whole document; decoded value) for each JSON value of the file.
+
+    A file whose first value does not fit on its first line is one document; otherwise it is JSON
+    lines, and a line that does not parse yields (line, None). A whole document that does not parse
+    is a ReaderError naming its line.
+    """
+    try:
+        if not _first_line_parses(path):
+            text = path.read_text(encoding="utf-8-sig")
+            try:
+                yield None, loads_exact(text)
+                return
+            except json.JSONDecodeError as exc:
+                # JSONL whose first line is broken: read it line by line; otherwise the file is unreadable
+                if not any(_is_json_value(line) for line in text.splitlines()[1:]):
+                    raise ReaderError(source, path, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
+        with open(path, encoding="utf-8-sig") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    yield number, _try_loads(line)
+    except UnicodeDecodeError as exc:
+        raise ReaderError(source, path, f"not UTF-8 text ({exc.reason})") from exc
+
+
+def _try_loads(line: str) -> object:
+    try:
+        return loads_exact(line)
+    except json.JSONDecodeError:
+        return None
+
+
+def _is_json_value(line: str) -> bool:
+    return isinstance(_try_loads(line), (dict, list))
+
+
+def _first_line_parses(path: Path) -> bool:
+    with open(path, encoding="utf-8-sig") as fh:
+        for line in fh:
+            if line.strip():
+                return _is_json_value(line)
+    return False
