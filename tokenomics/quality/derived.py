@@ -78,7 +78,7 @@ def _duplicated_key(*keys: str) -> Derived:
         if repeated.is_empty():
             return pl.repeat(None, frame.height, dtype=pl.String, eager=True)
         flagged = frame.select(keys).join(
-            repeated.cast(dict(frame.select(keys).schema)).with_columns(pl.lit(True).alias("_dup")),
+            repeated.cast(frame.select(keys).schema).with_columns(pl.lit(True).alias("_dup")),
             on=keys, how="left", nulls_equal=True, maintain_order="left",
         )
         return flagged.select(pl.when(pl.col("_dup")).then(key)).to_series()

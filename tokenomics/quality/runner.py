@@ -13,9 +13,9 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -67,7 +67,8 @@ class _Compiled:
 def _compile(expectations: tuple[Expectation, ...]) -> _Compiled:
     """Suites and ValidationDefinitions for one suite; cached, so each is built once per process."""
     gx, gxe, context, source = _gx()
-    compiled, groups = _Compiled(), {"shape": [], "rows": []}
+    compiled = _Compiled()
+    groups: dict[str, list[Any]] = {"shape": [], "rows": []}
     for exp in expectations:
         if exp.gx_class is None:
             continue
@@ -243,7 +244,7 @@ class _Narrow:
     per_chunk: dict[str, Derived]
     failed: dict[str, str]  # derived column -> why it could not be computed
 
-    def chunks(self, rows: int):
+    def chunks(self, rows: int) -> Iterator[pl.DataFrame]:
         for start in range(0, max(self.frame.height, 1), rows):
             part = self.frame.slice(start, rows)
             derived = [d.compute(part).alias(name) for name, d in self.per_chunk.items()]
@@ -279,7 +280,16 @@ def _narrow(frame: pl.DataFrame, exps: Sequence[Expectation]) -> _Narrow:
     return _Narrow(frame, pl.DataFrame(columns), per_chunk, failed)
 
 
-def _run_gx(compiled: _Compiled, narrow: _Narrow, exps: Sequence[Expectation], params: dict[str, Any],
+class _Chunked(Protocol):
+    """What a GX run reads: the day's schema (`frame`, for shape checks) and the narrow chunks."""
+
+    frame: pl.DataFrame
+    failed: dict[str, str]  # derived column -> why it could not be computed
+
+    def chunks(self, rows: int) -> Iterator[pl.DataFrame]: ...
+
+
+def _run_gx(compiled: _Compiled, narrow: _Chunked, exps: Sequence[Expectation], params: dict[str, Any],
             chunk_rows: int) -> dict[str, _Tally]:
     """Shape checks once on a zero-row frame, row checks on each chunk of the narrow frame."""
     tallies = {e.name: _Tally() for e in exps}
@@ -327,10 +337,10 @@ class _StreamedNarrow:
     files: list[str]
     read: list[str]  # columns read from the files
     direct: list[str]  # columns GX checks as they are
-    derived: dict[str, tuple[Derived, Any]]  # name -> (derived, its day-pass state or None)
+    derived: dict[str, tuple[Derived, Callable[[pl.DataFrame], pl.Series]]]  # name -> (derived, chunk -> column)
     failed: dict[str, str]
 
-    def chunks(self, rows: int):
+    def chunks(self, rows: int) -> Iterator[pl.DataFrame]:
         produced = False
         for batch in _parquet_batches(self.files, self.read, rows):
             produced = True
@@ -340,15 +350,14 @@ class _StreamedNarrow:
 
     def _narrow(self, part: pl.DataFrame) -> pl.DataFrame:
         columns = [part[c] for c in self.direct]
-        for name, (derived, state) in self.derived.items():
-            series = derived.chunk(part, state) if derived.whole_day else derived.compute(part)
-            columns.append(series.alias(name))
+        for name, (_, column) in self.derived.items():
+            columns.append(column(part).alias(name))
         if not columns:  # keep the row count for table-level checks (row count)
             columns.append(pl.repeat(True, part.height, dtype=pl.Boolean, eager=True).alias("_row"))
         return pl.DataFrame(columns)
 
 
-def _parquet_batches(files: list[str], columns: list[str], rows: int):
+def _parquet_batches(files: list[str], columns: list[str], rows: int) -> Iterator[pl.DataFrame]:
     """The files' rows in frames of exactly `rows` (the last one shorter), in file and row order."""
     import pyarrow.parquet as pq
 
@@ -358,7 +367,7 @@ def _parquet_batches(files: list[str], columns: list[str], rows: int):
         parquet = pq.ParquetFile(path, pre_buffer=False)
         # one row group at a time: iter_batches' read-ahead grew with the file (862 MiB at 10M rows)
         for group in range(parquet.num_row_groups):
-            frame = pl.from_arrow(parquet.read_row_group(group, columns=columns))
+            frame = pl.DataFrame(parquet.read_row_group(group, columns=columns))
             while frame.height:
                 take = frame.head(rows - held)
                 pending.append(take)
@@ -374,7 +383,7 @@ def _parquet_batches(files: list[str], columns: list[str], rows: int):
 def _streamed_narrow(files: list[str], schema: pl.Schema, exps: Sequence[Expectation]) -> _StreamedNarrow:
     empty = pl.DataFrame(schema=schema)
     direct = [c for c in schema if c in {e.kwargs.get("column") for e in exps if e.derive is None}]
-    derived: dict[str, tuple[Derived, Any]] = {}
+    derived: dict[str, tuple[Derived, Callable[[pl.DataFrame], pl.Series]]] = {}
     failed: dict[str, str] = {}
     probe = pl.scan_parquet(files).head(1).collect() if files else empty
     for name in dict.fromkeys(e.derive for e in exps if e.derive):
@@ -387,16 +396,26 @@ def _streamed_narrow(files: list[str], schema: pl.Schema, exps: Sequence[Expecta
             failed[name] = f"derived column {name} needs column(s) {', '.join(absent)}, absent from the frame"
             continue
         try:
-            if d.whole_day and d.day_pass is None:
-                raise ValueError("a whole-day column without a day pass cannot stream")
-            state = d.day_pass(files) if d.whole_day and files else None
-            (d.chunk(probe, state) if d.whole_day else d.compute(probe))  # type errors surface here
-            derived[name] = (d, state)
+            column = _streamed_column(d, files)
+            column(probe)  # type errors surface here
+            derived[name] = (d, column)
         except Exception as exc:  # noqa: BLE001 - e.g. a token column that arrived as text
             failed[name] = f"derived column {name} failed: {type(exc).__name__}: {exc}"
     read = list(dict.fromkeys([*direct, *(c for d, _ in derived.values() for c in d.columns)]))
     read = [c for c in schema if c in read] or list(schema)[:1]  # at least one column: the row count
     return _StreamedNarrow(empty, files, read, direct, derived, failed)
+
+
+def _streamed_column(d: Derived, files: list[str]) -> Callable[[pl.DataFrame], pl.Series]:
+    """How a derived column is computed on one streamed chunk: row-local ones as they are, whole-day
+    ones from their day pass (run here, once)."""
+    if not d.whole_day:
+        return d.compute
+    day_pass, chunk = d.day_pass, d.chunk
+    if day_pass is None or chunk is None:
+        raise ValueError("a whole-day column without a day pass cannot stream")
+    state = day_pass(files) if files else None
+    return lambda part: chunk(part, state)
 
 
 # ---- entry point ----------------------------------------------------------------------------------
@@ -419,38 +438,13 @@ def validate_parquet(
     import glob as globbing
 
     paths = sorted(globbing.glob(files)) if isinstance(files, str) else [str(f) for f in files]
-    exps = tuple(expectations if expectations is not None else SUITES[table])
-    if len({e.name for e in exps}) != len(exps):
-        raise ValueError(f"{table}: check names must be unique within a suite")
-    context = dict(context or {})
-    params = parameters(context)
+    exps = _suite(table, expectations)
     schema = pl.scan_parquet(paths).collect_schema() if paths else pl.Schema()
     rows = pl.scan_parquet(paths).select(pl.len()).collect().item() if paths else 0
-    empty = pl.DataFrame(schema=schema)
-    done: dict[str, Outcome] = {}
-    for e in exps:
-        if e.gx_class is None:
-            done[e.name] = _dtypes_outcome(e, empty)
-        elif any(k not in context for k in e.requires):
-            done[e.name] = out.not_run(e, rows)
-    pending = [e for e in exps if e.name not in done]
-    if pending:
-        with _LOCK:
-            try:
-                compiled = _compile(exps)
-            except Exception as exc:  # noqa: BLE001 - GX failed to start: every GX check fails with why
-                compiled = _Compiled(broken={e.name: f"GX unavailable: {type(exc).__name__}: {exc}" for e in pending})
-        narrow = _streamed_narrow(paths, schema, pending)
-        for e in pending:
-            reason = compiled.broken.get(e.name) or narrow.failed.get(e.derive or "")
-            if reason:
-                done[e.name] = out.crashed(e, reason)
-        runnable = [e for e in pending if e.name not in done]
-        tallies = _run_gx(compiled, narrow, runnable, params, chunk_rows)
-        done.update({e.name: _conclude(e, tallies[e.name], params, context) for e in runnable})
-    return [done[e.name] for e in exps]
-
-
+    return _validate(
+        exps, dict(context or {}), chunk_rows, pl.DataFrame(schema=schema), rows,
+        lambda pending: _streamed_narrow(paths, schema, pending),
+    )  # fmt: skip
 
 
 def validate(
@@ -468,17 +462,36 @@ def validate(
     the suite (tests, custom rules); pass the same objects each time to reuse the compiled suite.
     A check that cannot run (GX crash, missing column, bad arguments) fails with the reason.
     """
+    exps = _suite(table, expectations)
+    return _validate(
+        exps, dict(context or {}), chunk_rows, frame, frame.height, lambda pending: _narrow(frame, pending)
+    )
+
+
+def _suite(table: str, expectations: Sequence[Expectation] | None) -> tuple[Expectation, ...]:
     exps = tuple(expectations if expectations is not None else SUITES[table])
     if len({e.name for e in exps}) != len(exps):
         raise ValueError(f"{table}: check names must be unique within a suite")
-    context = dict(context or {})
+    return exps
+
+
+def _validate(
+    exps: tuple[Expectation, ...],
+    context: dict[str, Any],
+    chunk_rows: int,
+    typed: pl.DataFrame,
+    rows: int,
+    narrow_for: Callable[[list[Expectation]], _Chunked],
+) -> list[Outcome]:
+    """The run both entry points share: dtype checks on `typed` (the day, or its zero-row schema),
+    checks missing their context not run, the rest through GX on the chunks `narrow_for` yields."""
     params = parameters(context)
     done: dict[str, Outcome] = {}
     for e in exps:
         if e.gx_class is None:
-            done[e.name] = _dtypes_outcome(e, frame)
+            done[e.name] = _dtypes_outcome(e, typed)
         elif any(k not in context for k in e.requires):
-            done[e.name] = out.not_run(e, frame.height)
+            done[e.name] = out.not_run(e, rows)
     pending = [e for e in exps if e.name not in done]
     if pending:
         with _LOCK:
@@ -486,7 +499,7 @@ def validate(
                 compiled = _compile(exps)
             except Exception as exc:  # noqa: BLE001 - GX failed to start: every GX check fails with why
                 compiled = _Compiled(broken={e.name: f"GX unavailable: {type(exc).__name__}: {exc}" for e in pending})
-        narrow = _narrow(frame, pending)
+        narrow = narrow_for(pending)
         for e in pending:
             reason = compiled.broken.get(e.name) or narrow.failed.get(e.derive or "")
             if reason:

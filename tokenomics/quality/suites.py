@@ -14,7 +14,15 @@ from typing import Any, Literal
 import polars as pl
 
 from tokenomics.quality.derived import gateway_vs_billing
-from tokenomics.schema import BILLING_LINES, KNOWN_PROVIDERS, MONEY, PROVIDER_USAGE, TOKEN_COLUMNS, USAGE_EVENTS
+from tokenomics.schema import (
+    BILLING_LINES,
+    KNOWN_PROVIDERS,
+    MONEY,
+    PROVIDER_USAGE,
+    TOKEN_COLUMNS,
+    USAGE_EVENTS,
+    Schema,
+)
 from tokenomics.tables import grain
 
 Severity = Literal["ERROR", "WARN"]
@@ -40,7 +48,7 @@ ISO_CURRENCIES = (
 )  # fmt: skip
 """Currencies a bill may be in (ISO 4217 codes of the currencies cloud providers invoice in)."""
 
-USAGE_DAILY: dict[str, pl.DataType] = {
+USAGE_DAILY: Schema = {
     "day": pl.Date,
     "team": pl.String,
     "feature": pl.String,
@@ -54,7 +62,7 @@ USAGE_DAILY: dict[str, pl.DataType] = {
     "unpriced_requests": pl.Int64,
 }
 
-BILLING_DAILY: dict[str, pl.DataType] = {
+BILLING_DAILY: Schema = {
     "day": pl.Date,
     "provider": pl.String,
     "billed_cost": MONEY,
@@ -63,14 +71,14 @@ BILLING_DAILY: dict[str, pl.DataType] = {
     "billing_currency": pl.String,
 }
 
-GATEWAY_VS_BILLING: dict[str, pl.DataType] = {
+GATEWAY_VS_BILLING: Schema = {
     "day": pl.Date,
     "provider": pl.String,
     "gateway_cost_usd": MONEY,
     "billed_cost_usd": MONEY,
 }
 
-SCHEMAS: dict[str, dict[str, pl.DataType]] = {
+SCHEMAS: dict[str, Schema] = {
     "usage_events": USAGE_EVENTS,
     "billing_lines": BILLING_LINES,
     "provider_usage": PROVIDER_USAGE,
