@@ -22,7 +22,7 @@ from tokenomics.home import Home
 from tokenomics.lake import replace_partition, swap_in
 from tokenomics.schema import DEDUP_KEYS, QUARANTINE, TABLES
 from tokenomics.sources import UnknownSourceError
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate, normalize_chunks
+from tokenomics.sources.normalize import FileCounts, ReaderError, normalize_chunks
 from tokenomics.sources.readahead import read_ahead
 
 Enrich = Callable[[pl.DataFrame], pl.DataFrame]
@@ -139,13 +139,25 @@ def normalize_files(
     return quarantine
 
 
-def _normalize_file(source, path, spill, report, quarantine, enrich, chunk_rows) -> FileCounts:
+def _normalize_file(
+    source: str,
+    path: Path,
+    spill: _Spill,
+    report: DayIngest,
+    quarantine: list[pl.DataFrame],
+    enrich: dict[str, Enrich] | None,
+    chunk_rows: int,
+    source_file: str | None = None,
+) -> FileCounts:
+    """Read and conform one file into `spill` (kept rows) and `quarantine`; `source_file` names it in
+    the rows and counts (default: its path)."""
     if source == "auto":
         source = sources.detect(path)
     reader = sources.reader(source)
-    counts = FileCounts(source=source, file=str(path))
+    name = source_file or str(path)
+    counts = FileCounts(source=source, file=name)
     for result in normalize_chunks(
-        read_ahead(reader.read(path, chunk_rows=chunk_rows)), source=source, source_file=str(path), counts=counts
+        read_ahead(reader.read(path, chunk_rows=chunk_rows)), source=source, source_file=name, counts=counts
     ):
         for table, frame in result.kept.items():
             if report.day is not None:
@@ -304,24 +316,29 @@ def usage_enricher(config) -> Enrich:
 def normalize_file(
     source: str, path: Path, *, chunk_rows: int = 200_000, dedup: bool = True, source_file: str | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, FileCounts]:
-    """Read, conform and (optionally) deduplicate one file in memory: (kept, quarantine, counts).
+    """Normalize one file the way the pipeline does, in a temporary directory: (kept, quarantine, counts).
 
-    For small files (fixtures, a quick look); the pipeline streams through `write_day` instead.
-    `source_file` defaults to the file name, the way tests and `ingest` print it.
+    The same steps as `write_day` (read ahead, conform, spill to Parquet parts, the streaming dedup
+    when `dedup`), so what a reader test sees is what the lake gets; only the result is read back
+    into memory, which suits small files (fixtures, a quick look). `source_file` defaults to the file
+    name, the way tests and `ingest` print it.
     """
     from tokenomics.schema import empty
 
-    reader = sources.reader(source)
-    name = source_file or Path(path).name
-    counts = FileCounts(source=source, file=name)
-    results = list(
-        normalize_chunks(reader.read(Path(path), chunk_rows=chunk_rows), source=source, source_file=name, counts=counts)
-    )
-    table = reader.TABLES[0]
-    kept = pl.concat([empty(table), *[r.kept[table] for r in results if table in r.kept]], how="vertical_relaxed")
-    quarantine = pl.concat([empty("quarantine"), *[r.quarantine for r in results]], how="vertical_relaxed")
-    if dedup:
-        kept, dropped = deduplicate(kept, table)
-        counts.deduplicated = sum(dropped.values())
-        counts.kept -= counts.deduplicated
-    return kept, quarantine, counts
+    with tempfile.TemporaryDirectory(prefix=".normalize-") as work:
+        spill = _Spill(Path(work))
+        quarantine: list[pl.DataFrame] = []
+        name = source_file or Path(path).name
+        counts = _normalize_file(source, Path(path), spill, DayIngest(day=None), quarantine, None, chunk_rows, name)
+        table = sources.reader(counts.source).TABLES[0]
+        lazy = spill.scan(table)
+        if lazy is None:
+            kept = empty(table)
+        elif dedup:
+            _, drops = _dedup_to(lazy, table, Path(work) / "kept.parquet")
+            kept = pl.read_parquet(Path(work) / "kept.parquet")
+            counts.deduplicated = sum(drops.values())
+            counts.kept -= counts.deduplicated
+        else:
+            kept = lazy.collect()
+    return kept, pl.concat([empty("quarantine"), *quarantine], how="vertical_relaxed"), counts

@@ -20,21 +20,10 @@ from pathlib import Path
 
 import polars as pl
 
-from tokenomics.sources.gateways import (
-    ROW_REJECTS,
-    TEAM_KEY,
-    bad_money,
-    gateway_provider,
-    http_failed,
-    label_value,
-    metadata_labels,
-    milliseconds,
-    ok_or_error,
-    stage_usage,
-)
+from tokenomics.sources import gateways as gw
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_bool, parse_money, text_or_null
-from tokenomics.sources.textio import is_json_head, iter_text_rows
+from tokenomics.sources.textio import names_fields
 
 SOURCE = "cloudflare"
 TABLES = ("usage_events",)
@@ -51,36 +40,35 @@ LOG_FIELDS: dict[str, pl.DataType] = {
 
 def sniff(path: Path, head: bytes) -> bool:
     """A gateway log (JSON only) names tokens_in, tokens_out and created_at."""
-    return is_json_head(head) and all(k in head for k in (b'"tokens_in"', b'"tokens_out"', b'"created_at"'))
+    return names_fields(head, json_keys=("tokens_in", "tokens_out", "created_at"))
 
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one AI Gateway logs file."""
-    for frame in iter_text_rows(Path(path), source=SOURCE, fields=LOG_FIELDS, envelope="result",
-                                chunk_rows=chunk_rows):
-        yield stage_logs(frame)
+    yield from gw.read_logs(path, source=SOURCE, fields=LOG_FIELDS, stage=stage_logs, envelope="result",
+                            chunk_rows=chunk_rows)
 
 
 def stage_logs(frame: pl.DataFrame) -> Staged:
     """Map text gateway-log rows (`LOG_FIELDS` + `_line`, `_reject`) to staged usage_events."""
-    frame = frame.with_columns(metadata_labels(frame["metadata"]).alias("_labels"))
-    failed = (parse_bool(pl.col("success")) == False).fill_null(False) | http_failed(pl.col("status_code"))  # noqa: E712
-    return stage_usage(
+    frame = frame.with_columns(gw.metadata_labels(frame["metadata"]).alias("_labels"))
+    failed = (parse_bool(pl.col("success")) == False).fill_null(False) | gw.http_failed(pl.col("status_code"))  # noqa: E712
+    return gw.stage_usage(
         frame,
         skip=parse_bool(pl.col("cached")),
         counts={"input_tokens": pl.col("tokens_in"), "output_tokens": pl.col("tokens_out")},
         timestamp=pl.col("created_at"),
-        rejects=(*ROW_REJECTS, bad_money(pl.col("cost"))),
+        rejects=(*gw.ROW_REJECTS, gw.bad_money(pl.col("cost"))),
         columns={
             "event_id": text_or_null(pl.col("id")),
-            "provider": gateway_provider(pl.col("provider")),
+            "provider": gw.gateway_provider(pl.col("provider")),
             "model": text_or_null(pl.col("model")),
             "input_tokens": pl.col("input_tokens"),
             "output_tokens": pl.col("output_tokens"),
-            "status": ok_or_error(failed),
-            "latency_ms": milliseconds(pl.col("duration")),
+            "status": gw.ok_or_error(failed),
+            "latency_ms": gw.milliseconds(pl.col("duration")),
             "reported_cost_usd": parse_money(pl.col("cost")),
-            "gateway_team": label_value(pl.col("_labels"), TEAM_KEY),
+            "gateway_team": gw.label_value(pl.col("_labels"), gw.TEAM_KEY),
             "labels": pl.col("_labels"),
         },
     )

@@ -11,7 +11,8 @@ them, vendor/model names) live here too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import polars as pl
 
@@ -20,6 +21,7 @@ from tokenomics.providers import normalize_provider
 from tokenomics.sources.labels import json_object_labels
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_money, parse_timestamp, text_or_null, unparsed, with_counts
+from tokenomics.sources.textio import iter_text_rows
 
 TEAM_KEY = r"(?i)^(team|team[_\-. ]?(id|name|alias))$"
 """Metadata / custom property keys taken as the gateway's team hint."""
@@ -28,6 +30,20 @@ UNPARSEABLE_TIMESTAMP = unparsed(pl.col("_ts_text"), pl.col("ts"), "unparseable_
 BAD_TOKEN_COUNT = pl.when(pl.col("_bad_count")).then(pl.lit("bad_token_count"))
 ROW_REJECTS = (UNPARSEABLE_TIMESTAMP, BAD_TOKEN_COUNT)
 """The reasons `stage_usage` checks, first match wins; a reader adds its own before or after them."""
+
+
+def read_logs(
+    path: Path | str,
+    *,
+    source: str,
+    fields: dict[str, pl.DataType],
+    stage: Callable[[pl.DataFrame], Staged],
+    chunk_rows: int,
+    envelope: str | None = None,
+) -> Iterator[Staged]:
+    """Staged chunks of one gateway export: its text rows (`textio.iter_text_rows`) through `stage`."""
+    for frame in iter_text_rows(Path(path), source=source, fields=fields, envelope=envelope, chunk_rows=chunk_rows):
+        yield stage(frame)
 
 
 def stage_usage(

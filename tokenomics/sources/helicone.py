@@ -29,22 +29,10 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import pseudonymize
-from tokenomics.sources.csvio import has_columns
-from tokenomics.sources.gateways import (
-    ROW_REJECTS,
-    TEAM_KEY,
-    bad_money,
-    gateway_provider,
-    http_failed,
-    label_value,
-    metadata_labels,
-    milliseconds,
-    ok_or_error,
-    stage_usage,
-)
+from tokenomics.sources import gateways as gw
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_money, text_or_null
-from tokenomics.sources.textio import is_json_head, iter_text_rows
+from tokenomics.sources.textio import names_fields
 
 SOURCE = "helicone"
 TABLES = ("usage_events",)
@@ -60,6 +48,8 @@ REQUEST_FIELDS: dict[str, pl.DataType] = {
 }
 """Fields read from a HeliconeRequest; bodies and everything else are never parsed."""
 
+SNIFF_FIELDS = ("request_id", "request_created_at")
+
 NANO_USD = 1_000_000_000
 """ClickHouse `cost` = USD x COST_PRECISION_MULTIPLIER."""
 
@@ -69,25 +59,22 @@ PROPERTY_PREFIX = "helicone-property-"
 
 def sniff(path: Path, head: bytes) -> bool:
     """A Helicone request names request_id and request_created_at (JSON keys or CSV header)."""
-    if is_json_head(head):
-        return b'"request_id"' in head and b'"request_created_at"' in head
-    return has_columns(head, {"request_id", "request_created_at"})
+    return names_fields(head, json_keys=SNIFF_FIELDS, csv_columns=SNIFF_FIELDS)
 
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one Helicone export."""
-    for frame in iter_text_rows(Path(path), source=SOURCE, fields=REQUEST_FIELDS, envelope="data",
-                                chunk_rows=chunk_rows):
-        yield stage_requests(frame)
+    yield from gw.read_logs(path, source=SOURCE, fields=REQUEST_FIELDS, stage=stage_requests, envelope="data",
+                            chunk_rows=chunk_rows)
 
 
 def stage_requests(frame: pl.DataFrame) -> Staged:
     """Map text Helicone rows (`REQUEST_FIELDS` + `_line`, `_reject`) to staged usage_events."""
-    labels = metadata_labels(frame["request_properties"], strip_prefix=PROPERTY_PREFIX)
-    frame = frame.with_columns(labels.alias("_labels"), gateway_provider(pl.col("provider")).alias("_provider"))
+    labels = gw.metadata_labels(frame["request_properties"], strip_prefix=PROPERTY_PREFIX)
+    frame = frame.with_columns(labels.alias("_labels"), gw.gateway_provider(pl.col("provider")).alias("_provider"))
     cache_ref = text_or_null(pl.col("cache_reference_id"))
     models = ("model_override", "response_model", "model", "request_model")
-    return stage_usage(
+    return gw.stage_usage(
         frame,
         skip=cache_ref.is_not_null() & (cache_ref != NO_CACHE_HIT),
         counts={
@@ -97,7 +84,7 @@ def stage_requests(frame: pl.DataFrame) -> Staged:
             "cache_write_tokens": pl.col("prompt_cache_write_tokens"),
         },
         timestamp=pl.col("request_created_at"),
-        rejects=(*ROW_REJECTS, bad_money(pl.col("costUSD")), bad_money(pl.col("cost"))),
+        rejects=(*gw.ROW_REJECTS, gw.bad_money(pl.col("costUSD")), gw.bad_money(pl.col("cost"))),
         columns={
             "event_id": text_or_null(pl.col("request_id")),
             "provider": pl.col("_provider"),
@@ -107,10 +94,10 @@ def stage_requests(frame: pl.DataFrame) -> Staged:
             "cache_read_tokens": pl.col("cache_read_tokens"),
             "cache_write_tokens": pl.col("cache_write_tokens"),
             "output_tokens": pl.col("output_tokens"),
-            "status": ok_or_error(http_failed(pl.col("response_status"))),
-            "latency_ms": milliseconds(pl.col("delay_ms")),
+            "status": gw.ok_or_error(gw.http_failed(pl.col("response_status"))),
+            "latency_ms": gw.milliseconds(pl.col("delay_ms")),
             "reported_cost_usd": _reported_cost(),
-            "gateway_team": label_value(pl.col("_labels"), TEAM_KEY),
+            "gateway_team": gw.label_value(pl.col("_labels"), gw.TEAM_KEY),
             "labels": pl.col("_labels"),
         },
     )

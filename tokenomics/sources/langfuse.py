@@ -37,17 +37,11 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import pseudonymize
-from tokenomics.sources.gateways import (
-    bare_model,
-    model_vendor,
-    seconds_to_ms,
-    stage_usage,
-    vendor_provider,
-)
+from tokenomics.sources import gateways as gw
 from tokenomics.sources.labels import json_object_labels
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import text_or_null
-from tokenomics.sources.textio import iter_text_rows
+from tokenomics.sources.textio import names_fields
 
 SOURCE = "langfuse"
 TABLES = ("usage_events",)
@@ -84,19 +78,20 @@ ORPHAN_UPDATE = "orphan_generation_update"
 
 def sniff(path: Path, head: bytes) -> bool:
     """JSON observations name traceId and startTime (snake_case exports: trace_id, start_time, usage_details)."""
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"["):
-        return False
-    camel = b'"traceId"' in head and b'"startTime"' in head
-    snake = b'"trace_id"' in head and b'"start_time"' in head and b'"usage_details"' in head
-    batch = b'"batch"' in head and (b'"generation-create"' in head or b'"trace-create"' in head)
+    camel = names_fields(head, json_keys=("traceId", "startTime"))
+    snake = names_fields(head, json_keys=("trace_id", "start_time", "usage_details"))
+    batch = names_fields(head, json_keys=("batch",)) and (b'"generation-create"' in head or b'"trace-create"' in head)
     return camel or snake or batch
 
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one observations export or ingestion API body file."""
-    for frame in iter_text_rows(Path(path), source=SOURCE, fields=RECORD_FIELDS, chunk_rows=chunk_rows):
-        observations, skipped = _unbatch(frame)
-        yield stage_observations(observations, skipped=skipped)
+    yield from gw.read_logs(path, source=SOURCE, fields=RECORD_FIELDS, stage=_stage_records, chunk_rows=chunk_rows)
+
+
+def _stage_records(frame: pl.DataFrame) -> Staged:
+    observations, skipped = _unbatch(frame)
+    return stage_observations(observations, skipped=skipped)
 
 
 def _unbatch(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
@@ -190,16 +185,16 @@ def stage_observations(frame: pl.DataFrame, skipped: int = 0) -> Staged:
     input_tokens, output_tokens = _inclusive(pl.col("u_input").fill_null(0), pl.col("u_output").fill_null(0),
                                              pl.col("u_total"), read + write, reasoning)
     level = text_or_null(pl.col("level")).str.to_uppercase()
-    return stage_usage(
+    return gw.stage_usage(
         frame,
         counts=counts,
         timestamp=pl.coalesce(text_or_null(pl.col("startTime")), text_or_null(pl.col("start_time"))),
         skipped=skipped,
         columns={
             "event_id": text_or_null(pl.col("id")),
-            "provider": vendor_provider(pl.col("model")),
-            "vendor": model_vendor(pl.col("model")),
-            "model": bare_model(pl.col("model")),
+            "provider": gw.vendor_provider(pl.col("model")),
+            "vendor": gw.model_vendor(pl.col("model")),
+            "model": gw.bare_model(pl.col("model")),
             "user_hash": pseudonymize(pl.coalesce(text_or_null(pl.col("userId")), text_or_null(pl.col("user_id")))),
             "input_tokens": input_tokens,
             "cache_read_tokens": read,
@@ -208,7 +203,7 @@ def stage_observations(frame: pl.DataFrame, skipped: int = 0) -> Staged:
             "reasoning_tokens": reasoning,
             "requests": pl.lit(1, pl.Int64),
             "status": pl.when(level == "ERROR").then(pl.lit("error")).otherwise(pl.lit("ok")),
-            "latency_ms": seconds_to_ms(pl.col("latency")),
+            "latency_ms": gw.seconds_to_ms(pl.col("latency")),
             "reported_cost_usd": pl.coalesce(
                 text_or_null(pl.col("costDetails").struct.field("total")),
                 text_or_null(pl.col("cost_details").struct.field("total")),

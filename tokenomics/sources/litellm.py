@@ -37,13 +37,12 @@ import polars as pl
 
 from tokenomics.privacy import pseudonymize
 from tokenomics.providers import normalize_provider
-from tokenomics.sources.csvio import has_columns
-from tokenomics.sources.gateways import ROW_REJECTS, stage_usage
+from tokenomics.sources import gateways as gw
 from tokenomics.sources.jsonio import decode_json_text
 from tokenomics.sources.labels import json_object_labels
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_bool, parse_count, parse_timestamp, text_or_null
-from tokenomics.sources.textio import is_json_head, iter_text_rows
+from tokenomics.sources.textio import names_fields
 
 SOURCE = "litellm"
 TABLES = ("usage_events",)
@@ -93,15 +92,13 @@ CACHE_WRITES = pl.max_horizontal("write_field", "write_detail")
 
 def sniff(path: Path, head: bytes) -> bool:
     """A JSON spend log names call_type and startTime; the CSV export has them in its header."""
-    if is_json_head(head):
-        return b'"call_type"' in head and b'"startTime"' in head
-    return has_columns(head, CSV_REQUIRED)
+    return names_fields(head, json_keys=("call_type", "startTime"), csv_columns=CSV_REQUIRED)
 
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one spend-log file."""
-    for frame in iter_text_rows(Path(path), source=SOURCE, fields=SPEND_LOG_FIELDS, chunk_rows=chunk_rows):
-        yield stage_spend_logs(frame)
+    yield from gw.read_logs(path, source=SOURCE, fields=SPEND_LOG_FIELDS, stage=stage_spend_logs,
+                            chunk_rows=chunk_rows)
 
 
 def stage_spend_logs(frame: pl.DataFrame) -> Staged:
@@ -124,7 +121,7 @@ def stage_spend_logs(frame: pl.DataFrame) -> Staged:
     def first_text(*names: str) -> pl.Expr:
         return pl.coalesce(*(text_or_null(pl.col(name)) for name in names))
 
-    return stage_usage(
+    return gw.stage_usage(
         rows,
         skip=parse_bool(pl.col("cache_hit")),
         counts={
@@ -145,7 +142,7 @@ def stage_spend_logs(frame: pl.DataFrame) -> Staged:
         rejects=(
             pl.when(pl.col("m__reject").is_not_null()).then(pl.lit("malformed_metadata")),
             pl.when(~pl.col("_tags_ok")).then(pl.lit("malformed_request_tags")),
-            *ROW_REJECTS,
+            *gw.ROW_REJECTS,
         ),
         columns={
             "event_id": first_text("request_id", "id"),

@@ -30,11 +30,10 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import pseudonymize
-from tokenomics.sources.csvio import has_columns
-from tokenomics.sources.gateways import model_vendor, stage_usage
+from tokenomics.sources import gateways as gw
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import text_or_null
-from tokenomics.sources.textio import iter_text_rows
+from tokenomics.sources.textio import names_fields
 
 SOURCE = "openrouter"
 TABLES = ("usage_events",)
@@ -60,16 +59,13 @@ CSV_REQUIRED = {"generation_id", "created_at", "model_permaslug", "tokens_prompt
 
 def sniff(path: Path, head: bytes) -> bool:
     """The CSV export has its generation_id/model_permaslug header; generation JSON names native_tokens_prompt."""
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text[:1] in (b"{", b"["):
-        return b'"native_tokens_prompt"' in head and b'"tokens_prompt"' in head
-    return has_columns(head, CSV_REQUIRED)
+    return names_fields(head, json_keys=("native_tokens_prompt", "tokens_prompt"), csv_columns=CSV_REQUIRED)
 
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one OpenRouter file."""
-    for frame in iter_text_rows(Path(path), source=SOURCE, fields=RECORD_FIELDS, chunk_rows=chunk_rows):
-        yield stage_generations(frame)
+    yield from gw.read_logs(path, source=SOURCE, fields=RECORD_FIELDS, stage=stage_generations,
+                            chunk_rows=chunk_rows)
 
 
 def stage_generations(frame: pl.DataFrame) -> Staged:
@@ -89,14 +85,14 @@ def stage_generations(frame: pl.DataFrame) -> Staged:
     model = pl.coalesce(field("model"), text_or_null(pl.col("model_permaslug")))
     finish = pl.coalesce(field("finish_reason"), text_or_null(pl.col("finish_reason_normalized")))
     app = text_or_null(pl.col("app_name"))
-    return stage_usage(
+    return gw.stage_usage(
         frame,
         counts=counts,
         timestamp=field("created_at"),
         columns={
             "event_id": pl.coalesce(field("id"), text_or_null(pl.col("generation_id"))),
             "provider": pl.lit(SOURCE),
-            "vendor": model_vendor(model),
+            "vendor": gw.model_vendor(model),
             "model": model,
             "user_hash": pseudonymize(pl.coalesce(field("external_user"), text_or_null(pl.col("user")))),
             "input_tokens": pl.when(cached > prompt).then(prompt + cached).otherwise(prompt),

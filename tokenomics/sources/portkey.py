@@ -25,23 +25,10 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import pseudonymize
-from tokenomics.sources.csvio import has_columns
-from tokenomics.sources.gateways import (
-    ROW_REJECTS,
-    TEAM_KEY,
-    bad_money,
-    gateway_provider,
-    http_failed,
-    json_field,
-    label_value,
-    metadata_labels,
-    milliseconds,
-    ok_or_error,
-    stage_usage,
-)
+from tokenomics.sources import gateways as gw
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_bool, parse_money, text_or_null
-from tokenomics.sources.textio import is_json_head, iter_text_rows
+from tokenomics.sources.textio import names_fields
 
 SOURCE = "portkey"
 TABLES = ("usage_events",)
@@ -61,18 +48,14 @@ COST_DIVISOR = 100
 
 def sniff(path: Path, head: bytes) -> bool:
     """A Portkey log names ai_model and created_at, plus ai_org or req_units (JSON keys or CSV header)."""
-    if is_json_head(head):
-        return b'"ai_model"' in head and b'"created_at"' in head and (b'"ai_org"' in head or b'"req_units"' in head)
-    return has_columns(head, {"ai_model", "created_at"}) and (
-        has_columns(head, {"ai_org"}) or has_columns(head, {"req_units"})
-    )
+    signatures = (("ai_model", "created_at", "ai_org"), ("ai_model", "created_at", "req_units"))
+    return any(names_fields(head, json_keys=names, csv_columns=names) for names in signatures)
 
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one Portkey logs export."""
-    for frame in iter_text_rows(Path(path), source=SOURCE, fields=LOG_FIELDS, envelope="data",
-                                chunk_rows=chunk_rows):
-        yield stage_logs(frame)
+    yield from gw.read_logs(path, source=SOURCE, fields=LOG_FIELDS, stage=stage_logs, envelope="data",
+                            chunk_rows=chunk_rows)
 
 
 def stage_logs(frame: pl.DataFrame) -> Staged:
@@ -81,27 +64,27 @@ def stage_logs(frame: pl.DataFrame) -> Staged:
     org_model = model.str.extract_groups(r"^([A-Za-z0-9\-_.]+)__(.+)$")
     frame = frame.with_columns(
         text_or_null(pl.col("metadata")).alias("_metadata"),
-        metadata_labels(frame["metadata"]).alias("_labels"),
+        gw.metadata_labels(frame["metadata"]).alias("_labels"),
     )
     currency = text_or_null(pl.col("cost_currency")).str.to_uppercase()
-    failed = (parse_bool(pl.col("is_success")) == False).fill_null(False) | http_failed(pl.col("response_status_code"))  # noqa: E712
-    return stage_usage(
+    failed = (parse_bool(pl.col("is_success")) == False).fill_null(False) | gw.http_failed(pl.col("response_status_code"))  # noqa: E712
+    return gw.stage_usage(
         frame,
         counts={"input_tokens": pl.col("req_units"), "output_tokens": pl.col("res_units")},
         timestamp=pl.col("created_at"),
-        rejects=(*ROW_REJECTS, bad_money(pl.col("cost"))),
+        rejects=(*gw.ROW_REJECTS, gw.bad_money(pl.col("cost"))),
         columns={
             "event_id": text_or_null(pl.col("id")),
-            "provider": gateway_provider(pl.coalesce(text_or_null(pl.col("ai_org")), org_model.struct.field("1"))),
+            "provider": gw.gateway_provider(pl.coalesce(text_or_null(pl.col("ai_org")), org_model.struct.field("1"))),
             "model": pl.coalesce(org_model.struct.field("2"), model),
-            "user_hash": pseudonymize(json_field(pl.col("_metadata"), "_user")),
+            "user_hash": pseudonymize(gw.json_field(pl.col("_metadata"), "_user")),
             "input_tokens": pl.col("input_tokens"),
             "output_tokens": pl.col("output_tokens"),
-            "status": ok_or_error(failed),
-            "latency_ms": milliseconds(pl.col("response_time")),
+            "status": gw.ok_or_error(failed),
+            "latency_ms": gw.milliseconds(pl.col("response_time")),
             "reported_cost_usd": pl.when(currency.is_null() | (currency == "USD"))
             .then(parse_money(pl.col("cost"), COST_DIVISOR)),
-            "gateway_team": label_value(pl.col("_labels"), TEAM_KEY),
+            "gateway_team": gw.label_value(pl.col("_labels"), gw.TEAM_KEY),
             "labels": pl.col("_labels"),
         },
     )

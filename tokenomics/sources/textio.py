@@ -11,12 +11,12 @@ Values stay text; `tokenomics.sources.parse` turns them into types.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import polars as pl
 
-from tokenomics.sources.csvio import iter_csv_chunks
+from tokenomics.sources.csvio import has_columns, iter_csv_chunks
 from tokenomics.sources.jsonio import iter_json_records
 from tokenomics.sources.normalize import ReaderError
 
@@ -26,6 +26,15 @@ BOM = b"\xef\xbb\xbf"
 def is_json_head(head: bytes) -> bool:
     """True when a file's first bytes start a JSON value (object or array), BOM and blanks aside."""
     return head.removeprefix(BOM).lstrip(b" \t\r\n")[:1] in (b"{", b"[")
+
+
+def names_fields(head: bytes, *, json_keys: Iterable[str] = (), csv_columns: Iterable[str] = ()) -> bool:
+    """True when a file's head is JSON naming every key of `json_keys`, or a CSV whose header has every
+    name of `csv_columns` (a format without one of the two never matches it)."""
+    keys, columns = list(json_keys), set(csv_columns)
+    if is_json_head(head):
+        return bool(keys) and all(b'"' + key.encode() + b'"' in head for key in keys)
+    return bool(columns) and has_columns(head, columns)
 
 
 def iter_text_rows(
