@@ -43,28 +43,34 @@ HEADER = """\
 """
 
 
-def stream_hints(stream: Stream) -> dict[str, object]:
-    """The attribution hints a stream's log rows carry (none for gateway-bypassing traffic)."""
+def stream_hints(stream: Stream) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """The attribution hints a stream's log rows carry: (field -> its values, OTel labels); none for
+    gateway-bypassing traffic."""
     if stream.channel == "litellm":
+        if stream.key is None:
+            raise ValueError(f"stream {stream.name}: a litellm stream needs a key")
         key = KEYS[stream.key]
-        return {
+        fields = {
             "gateway_team": [v for v in (key.team_id, key.team_alias) if v],
             "key_alias": [key.alias],
             "tag": list(stream.tags),
             "model": [stream.spec.name],
         }
+        return fields, {}
     if stream.channel == "otel":
+        if stream.service is None:
+            raise ValueError(f"stream {stream.name}: an otel stream needs a service")
         labels = {"service.name": stream.service, **SERVICES[stream.service].resource, **stream.span_labels}
-        return {"label": labels, "model": [stream.spec.name]}
-    return {}
+        return {"model": [stream.spec.name]}, labels
+    return {}, {}
 
 
-def _apply(rule: dict, hints: dict[str, object]) -> str | None:
+def _apply(rule: dict, fields: dict[str, list[str]], labels: dict[str, str]) -> str | None:
     if rule["field"] == "label":
-        value = hints.get("label", {}).get(rule["key"])
+        value = labels.get(rule["key"])
         values = [value] if value is not None else []
     else:
-        values = list(hints.get(rule["field"], []))
+        values = list(fields.get(rule["field"], []))
     for value in values:
         if "map" in rule:
             if value in rule["map"]:
@@ -87,12 +93,12 @@ def attribute(stream: Stream) -> tuple[str, str]:
     """(team, feature) that the configured rules give this stream's rows; bypass traffic keeps its real owner."""
     if not stream.via_gateway:
         return stream.team, stream.feature
-    hints = stream_hints(stream)
+    fields, labels = stream_hints(stream)
     out = []
     for dimension in ("team", "feature"):
         found = None
         for rule in ATTRIBUTION[dimension]:
-            found = _apply(rule, hints)
+            found = _apply(rule, fields, labels)
             if found is not None:
                 break
         out.append(found or UNATTRIBUTED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 import polars as pl
@@ -25,7 +26,7 @@ MAX_INPUT = 150_000  # stay below long-context price tiers
 CACHE_STYLES = {"none": 0, "openai": 1, "anthropic": 2, "implicit": 3}
 MIN_CACHEABLE = 1024  # OpenAI and Gemini only cache prompts of at least this many tokens
 END_USERS = 50_000
-_NO_PRICE = UnitPrices(*(0,) * 4)
+_NO_PRICE = UnitPrices(input=Decimal(0), cache_read=Decimal(0), cache_write=Decimal(0), output=Decimal(0))
 
 
 def _hour_probs(name: str) -> np.ndarray:

@@ -36,7 +36,7 @@ from genai_prices.types import (
     TimeOfDateConstraint,
 )
 
-from tokenomics.pricing.units import TOKEN_KINDS, PriceTier, TokenPrices, UnitPrices, pct_text
+from tokenomics.pricing.units import PriceTier, TokenPrices, UnitPrices, pct_text
 
 CATALOG = f"genai-prices=={version('genai-prices')}"
 
@@ -135,7 +135,10 @@ def catalog_prices(
     if tier is not None:
         ref += f"+tier:{tier}" if "service_tier" in covered else f"+tier:{tier}(not in catalog)"
     unit = UnitPrices(
-        *(getattr(base, kind) for kind in TOKEN_KINDS),
+        input=base.input,
+        output=base.output,
+        cache_read=base.cache_read,
+        cache_write=base.cache_write,
         model_id=entry.id,
         price_ref=ref,
         cost_source="catalog",
@@ -179,32 +182,31 @@ def _covered_context_keys(entry: ModelInfo, when: datetime, context: dict[str, s
 
 def _token_prices(resolved: ModelPrice) -> tuple[TokenPrices, tuple[PriceTier, ...]] | None:
     """Base and tiered token prices; None when the entry has no input token price."""
-    raw = {
-        "input": resolved.input_mtok,
-        "output": resolved.output_mtok,
-        "cache_read": resolved.cache_read_mtok,
-        "cache_write": resolved.cache_write_mtok,
-    }
-    if raw["input"] is None:
+    input_mtok = resolved.input_mtok
+    if input_mtok is None:
         return None
-    thresholds = sorted(
-        {tier.start for price in raw.values() if isinstance(price, TieredPrices) for tier in price.tiers}
-    )
+    raw = (input_mtok, resolved.output_mtok, resolved.cache_read_mtok, resolved.cache_write_mtok)
+    thresholds = sorted({tier.start for price in raw if isinstance(price, TieredPrices) for tier in price.tiers})
 
     def at(threshold: int | None) -> dict[str, Decimal]:
-        prices = {kind: _tier_price(price, threshold) for kind, price in raw.items()}
-        prices["output"] = prices["output"] if prices["output"] is not None else Decimal(0)
-        for cache in ("cache_read", "cache_write"):
-            if prices[cache] is None:
-                prices[cache] = prices["input"]
-        return prices
+        input_price = _tier_price(input_mtok, threshold)
+
+        def or_else(price: Decimal | TieredPrices | None, fallback: Decimal) -> Decimal:
+            return fallback if price is None else _tier_price(price, threshold)
+
+        return {
+            "input": input_price,
+            "output": or_else(resolved.output_mtok, Decimal(0)),
+            "cache_read": or_else(resolved.cache_read_mtok, input_price),
+            "cache_write": or_else(resolved.cache_write_mtok, input_price),
+        }
 
     base = TokenPrices(**at(None))
     tiers = tuple(PriceTier(**at(t), above_input_tokens=t) for t in thresholds)
     return base, tiers
 
 
-def _tier_price(price: Decimal | TieredPrices | None, threshold: int | None) -> Decimal | None:
+def _tier_price(price: Decimal | TieredPrices, threshold: int | None) -> Decimal:
     """The price for a prompt just above `threshold` (None: the base price)."""
     if not isinstance(price, TieredPrices):
         return price

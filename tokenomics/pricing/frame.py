@@ -25,8 +25,9 @@ Result columns: model_id, cost_usd, cost_source, price_ref.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -34,12 +35,15 @@ from tokenomics.config import PricesConfig
 from tokenomics.pricing.resolve import unit_prices
 from tokenomics.pricing.units import AUDIO_KINDS, PER_MILLION, TOKEN_KINDS, TokenPrices, UnitPrices
 from tokenomics.providers import BILLING_GATEWAYS
-from tokenomics.schema import MONEY
+from tokenomics.schema import MONEY, Schema
+
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
 
 GROUP_KEYS = ("_day", "_provider", "_model", "_batch", "_tier", "_minute")
 PER_TOKEN = pl.Decimal(38, 18)
 _QUANTUM = Decimal("1e-18")
-RESULT_COLUMNS: dict[str, pl.DataType] = {
+RESULT_COLUMNS: Schema = {
     "model_id": pl.String,
     "cost_usd": MONEY,
     "cost_source": pl.String,
@@ -70,7 +74,7 @@ def _distinct(frame: pl.DataFrame, columns: tuple[str, ...]) -> list[tuple]:
 
 
 def _group_key_exprs(frame: pl.DataFrame) -> list[pl.Expr]:
-    def col(name: str, dtype: pl.DataType, default=None) -> pl.Expr:
+    def col(name: str, dtype: PolarsDataType, default: bool | None = None) -> pl.Expr:
         return pl.col(name) if name in frame.columns else pl.lit(default, dtype)
 
     day = pl.col("day") if "day" in frame.columns else pl.col("ts").dt.date()
@@ -87,7 +91,7 @@ def _group_key_exprs(frame: pl.DataFrame) -> list[pl.Expr]:
 def _price_table(found: dict[tuple, UnitPrices | None], key_schema: pl.Schema) -> tuple[pl.DataFrame, int]:
     """One row per group: per-token prices by tier band, band thresholds, model_id, source, ref."""
     n_tiers = max((len(unit.tiers) for unit in found.values() if unit is not None), default=0)
-    schema = dict(key_schema) | {"_model_id": pl.String, "_cost_source": pl.String, "_price_ref": pl.String}
+    schema: Schema = {**key_schema, "_model_id": pl.String, "_cost_source": pl.String, "_price_ref": pl.String}
     for band in range(n_tiers + 1):
         if band:
             schema[f"_above_{band}"] = pl.Int64
@@ -97,7 +101,7 @@ def _price_table(found: dict[tuple, UnitPrices | None], key_schema: pl.Schema) -
     return pl.DataFrame(rows, schema=schema, orient="row"), n_tiers
 
 
-def _lookup_args(key: tuple) -> tuple:
+def _lookup_args(key: tuple) -> tuple[str | None, str | None, date, bool, str | None]:
     day, provider, model, is_batch, tier = key
     return provider, model, day, is_batch, tier
 

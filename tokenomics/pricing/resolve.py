@@ -43,13 +43,13 @@ def unit_prices(
     for override in prices.overrides:
         if not _applies(override, provider, model, day, service_tier):
             continue
-        if override.is_discount:
+        discount_pct = override.discount_pct
+        if discount_pct is not None:
             if catalog is None:
                 continue
-            factor = 1 - override.discount_pct / 100
             return _as_override(
-                catalog.scaled(factor),
-                f"override:{override.name}(-{pct_text(override.discount_pct)}%)|{catalog.price_ref}",
+                catalog.scaled(1 - discount_pct / 100),
+                f"override:{override.name}(-{pct_text(discount_pct)}%)|{catalog.price_ref}",
             )
         return _unit_override(override, provider, model, bool(is_batch), batch_pct)
     return catalog
@@ -73,10 +73,12 @@ def _tier(service_tier: str | None) -> str:
 def _unit_override(
     override: PriceOverride, provider: str | None, model: str, is_batch: bool, batch_pct: Decimal
 ) -> UnitPrices:
-    input_price = override.input_per_mtok
+    input_price, output_price = override.input_per_mtok, override.output_per_mtok
+    if input_price is None or output_price is None:  # PriceOverride's validator rules this out
+        raise ValueError(f"price override {override.name}: needs input_per_mtok and output_per_mtok, or discount_pct")
     unit = UnitPrices(
         input=input_price,
-        output=override.output_per_mtok,
+        output=output_price,
         cache_read=override.cache_read_per_mtok if override.cache_read_per_mtok is not None else input_price,
         cache_write=override.cache_write_per_mtok if override.cache_write_per_mtok is not None else input_price,
         # usage_daily groups by model_id: keep a private model visible under its own name
