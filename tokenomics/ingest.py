@@ -189,10 +189,10 @@ def _dedup_to(lazy: pl.LazyFrame, table: str, out_file: Path) -> tuple[int, dict
     repeated = hashes.filter(hashes == hashes.shift(1)).unique()  # sorted: no hash table over the day
     total = hashes.len()
     del hashes
-    candidates = numbered.filter(key_hash.is_in(repeated.implode())).select("_row", "source_file", *keys)
+    to_check = numbered.filter(key_hash.is_in(repeated.implode())).select("_row", "source_file", *keys)
     if repeated.len() == 0:  # the usual day: no second scan
-        candidates = candidates.head(0)
-    candidates = candidates.collect(engine="streaming").sort("_row")
+        to_check = to_check.head(0)
+    candidates = to_check.collect(engine="streaming").sort("_row")
     dropped = candidates.filter(~pl.struct(keys).is_first_distinct())
     rows = numbered
     if dropped.height:

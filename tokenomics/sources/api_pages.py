@@ -97,7 +97,7 @@ def read_report_rows(
         raise ReaderError(source, path, "expected JSON report pages ({\"data\": [...]}), found something else", line=1)
 
 
-def _page_rows(path: Path, source: str) -> Iterator[list[dict]]:
+def _page_rows(path: Path, source: str) -> Iterator[list[dict[str, str | int | None]]]:
     """Rows of one page at a time (pages are never split across chunks)."""
     ordinal, page_no = 0, 0
     for line, doc in iter_json_values(path, source):
@@ -107,10 +107,10 @@ def _page_rows(path: Path, source: str) -> Iterator[list[dict]]:
             raise ReaderError(source, path, "not a report page: expected an object with a 'data' list", line=line or 1)
         for page in doc if isinstance(doc, list) else [doc]:
             page_no += 1
-            rows = _explode(page)
-            for row in rows:
+            rows: list[dict[str, str | int | None]] = []
+            for row in _explode(page):
                 ordinal += 1
-                row["_line"], row["_page"] = (line if line is not None else ordinal), page_no
+                rows.append({**row, "_line": line if line is not None else ordinal, "_page": page_no})
             yield rows
 
 
@@ -122,15 +122,15 @@ def _is_bucket(doc: object) -> bool:
     return isinstance(doc, dict) and "results" in doc and "data" not in doc
 
 
-def _explode(page: object) -> list[dict]:
+def _explode(page: object) -> list[dict[str, str | None]]:
     """One row per result, each carrying its bucket's fields; a broken part becomes one rejected row."""
     if page is None:
         return [{"_reject": "malformed_json"}]
     if _is_bucket(page):
         page = {"data": [page]}
-    if not _is_page(page):
+    if not isinstance(page, dict) or not _is_page(page):
         return [{"_reject": "not_a_report_page"}]
-    rows = []
+    rows: list[dict[str, str | None]] = []
     for bucket in page["data"]:
         if not isinstance(bucket, dict) or not isinstance(bucket.get("results", []), list):
             rows.append({"_reject": "malformed_bucket"})
@@ -156,8 +156,8 @@ def _flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict[str, 
     return out
 
 
-def _frames(pages: Iterator[list[dict]], chunk_rows: int) -> Iterator[pl.DataFrame]:
-    rows: list[dict] = []
+def _frames(pages: Iterator[list[dict[str, str | int | None]]], chunk_rows: int) -> Iterator[pl.DataFrame]:
+    rows: list[dict[str, str | int | None]] = []
     for page in pages:
         rows.extend(page)
         if len(rows) >= chunk_rows:
@@ -167,7 +167,7 @@ def _frames(pages: Iterator[list[dict]], chunk_rows: int) -> Iterator[pl.DataFra
         yield _frame(rows)
 
 
-def _frame(rows: list[dict]) -> pl.DataFrame:
+def _frame(rows: list[dict[str, str | int | None]]) -> pl.DataFrame:
     frame = pl.from_dicts(rows, infer_schema_length=None)
     for marker in MARKERS:
         if marker not in frame.columns:

@@ -100,7 +100,7 @@ def _stage(raw: pl.DataFrame, cols: cb.Columns) -> pl.DataFrame:
     line_type = cb.text(raw, cols.get("line_item_line_item_type"))
     product_name = _product_field(raw, cols, "product_name", "product_product_name")
     tags_column = cols.get("resource_tags")
-    tags_are_text = tags_column is not None and raw.schema[tags_column] == pl.String
+    tags_text = pl.col(tags_column) if tags_column is not None and raw.schema[tags_column] == pl.String else None
     staged = raw.select(
         cb.utc_timestamp(raw, cols.get("line_item_usage_start_date")).alias("charge_period_start"),
         pl.coalesce(cb.utc_timestamp(raw, end_column), cb.parse_utc(interval_end)).alias("charge_period_end"),
@@ -121,7 +121,7 @@ def _stage(raw: pl.DataFrame, cols: cb.Columns) -> pl.DataFrame:
         ).alias("effective_cost"),
         money("pricing_public_on_demand_cost").alias("list_cost"),
         cb.text(raw, cols.get("line_item_currency_code")).str.to_uppercase().alias("billing_currency"),
-        (pl.col(tags_column) if tags_are_text else _tags(raw, cols)).alias("_tags_text" if tags_are_text else "tags"),
+        (_tags(raw, cols) if tags_text is None else tags_text).alias("tags" if tags_text is None else "_tags_text"),
         _line_id(raw, cols).alias("line_id"),
         cb.text(raw, cols.get("line_item_usage_start_date")).alias("_start_raw"),
         pl.coalesce(cb.text(raw, end_column), interval_end).alias("_end_raw"),

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 
@@ -165,7 +166,7 @@ def iter_bill_frames(path: Path, *, source: str, chunk_rows: int) -> Iterator[pl
         batches = parquet.iter_batches(batch_size=chunk_rows_for(len(parquet.schema_arrow.names), chunk_rows))
         offset = 1
         for batch in batches:
-            frame = pl.from_arrow(batch)
+            frame = cast(pl.DataFrame, pl.from_arrow(batch))
             maps = [c for c, t in frame.schema.items() if isinstance(t, pl.Map)]
             frame = frame.with_columns(pl.col(c).map.entries() for c in maps).with_columns(
                 pl.int_range(offset, offset + frame.height, dtype=pl.Int64).alias("_line")
@@ -358,7 +359,8 @@ def content_hash(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
     con = duckdb.connect()
     try:
         con.register("texts", texts)
-        digest = pl.from_arrow(con.sql(f"SELECT md5(concat_ws(chr(31), {fields})) AS h FROM texts").to_arrow_table())
+        hashed = con.sql(f"SELECT md5(concat_ws(chr(31), {fields})) AS h FROM texts").to_arrow_table()
+        digest = cast(pl.DataFrame, pl.from_arrow(hashed))
     finally:
         con.close()
     nth = pl.col("h").cum_count().over("h")

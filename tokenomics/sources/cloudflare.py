@@ -29,7 +29,7 @@ SOURCE = "cloudflare"
 TABLES = ("usage_events",)
 
 LOG_FIELDS: dict[str, pl.DataType] = {
-    name: pl.String
+    name: pl.String()
     for name in (
         "id", "created_at", "provider", "model", "tokens_in", "tokens_out", "cost", "success", "cached",
         "status_code", "duration", "metadata",

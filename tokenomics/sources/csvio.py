@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 import polars as pl
@@ -30,10 +31,11 @@ def open_csv_bytes(path: Path) -> BinaryIO:
     """The file's CSV bytes: decompressed on the fly when it is gzipped, so memory still follows the block."""
     with open(path, "rb") as fh:
         gzipped = fh.read(2) == GZIP_MAGIC
-    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+    return cast(BinaryIO, gzip.open(path, "rb")) if gzipped else open(path, "rb")
 
 
-def _header(path: Path, source: str) -> list[str]:
+def _header(path: Path, source: str) -> str:
+    """The first line of the file as text (BOM removed), with unreadable bytes named as a ReaderError."""
     try:
         with io.TextIOWrapper(open_csv_bytes(path), encoding="utf-8-sig", newline="") as fh:
             first = fh.readline()
@@ -46,8 +48,6 @@ def _header(path: Path, source: str) -> list[str]:
 
 def csv_columns(path: Path, source: str) -> list[str]:
     """Header names with BOM and surrounding whitespace removed (empty list for an empty file)."""
-    import csv
-
     first = _header(path, source)
     if not first.strip():
         return []
@@ -169,8 +169,6 @@ def has_columns(head: bytes, required: set[str]) -> bool:
     """True when the CSV header in `head` (first bytes of a file) contains every name in `required`.
 
     A gzipped head is inflated as far as it goes: the header is in its first bytes."""
-    import csv
-
     if head[:2] == GZIP_MAGIC:
         try:
             head = zlib.decompressobj(wbits=31).decompress(head, 65536)

@@ -80,7 +80,7 @@ def _stage(raw: pl.DataFrame, cols: cb.Columns) -> pl.DataFrame:
         return cb.money_text(raw, cols.get(name))
 
     tags = cols.get("Tags")
-    tags_are_text = tags is None or raw.schema[tags] == pl.String
+    tag_pairs = None if tags is None or raw.schema[tags] == pl.String else pl.col(tags)
     has_consumed = field("ConsumedQuantity").is_not_null()
     staged = raw.select(
         cb.utc_timestamp(raw, cols.get("ChargePeriodStart")).alias("charge_period_start"),
@@ -99,8 +99,8 @@ def _stage(raw: pl.DataFrame, cols: cb.Columns) -> pl.DataFrame:
         pl.coalesce(money("EffectiveCost"), money("BilledCost")).alias("effective_cost"),
         money("ListCost").alias("list_cost"),
         field("BillingCurrency").str.to_uppercase().alias("billing_currency"),
-        (field("Tags") if tags_are_text else cb.tags_from_pairs(pl.col(tags))).alias(
-            "_tags_text" if tags_are_text else "tags"
+        (field("Tags") if tag_pairs is None else cb.tags_from_pairs(tag_pairs)).alias(
+            "_tags_text" if tag_pairs is None else "tags"
         ),
         cb.content_hash(raw, [c for c in raw.columns if c != "_line"]).alias("line_id"),
         field("ChargePeriodStart").alias("_start_raw"),

@@ -165,8 +165,9 @@ def _flatten(raw: pl.DataFrame) -> pl.DataFrame:
     for flat, dotted in FIELDS.items():
         top, _, leaf = dotted.partition(".")
         nested = cols.get(top) if leaf else None
-        if nested is not None and isinstance(raw.schema[nested], pl.Struct):
-            fields = {f.name for f in raw.schema[nested].fields}
+        nested_type = raw.schema[nested] if nested is not None else None
+        if nested is not None and isinstance(nested_type, pl.Struct):
+            fields = {f.name for f in nested_type.fields}
             expr = pl.col(nested).struct.field(leaf) if leaf in fields else pl.lit(None, pl.String)
         elif (name := cols.get(dotted)) is not None:
             expr = pl.col(name)

@@ -38,7 +38,7 @@ SOURCE = "helicone"
 TABLES = ("usage_events",)
 
 REQUEST_FIELDS: dict[str, pl.DataType] = {
-    name: pl.String
+    name: pl.String()
     for name in (
         "request_id", "request_created_at", "request_user_id", "request_properties", "request_model",
         "model_override", "response_model", "model", "provider", "prompt_tokens", "completion_tokens",

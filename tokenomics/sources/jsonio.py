@@ -31,10 +31,12 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import duckdb
 import numpy as np
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from tokenomics.sources.normalize import ReaderError
 from tokenomics.sources.parse import is_bad_count, parse_count  # noqa: F401 - tests/test_jsonio.py imports them here
@@ -158,7 +160,7 @@ def _duckdb_json_lines(path: Path, schema: dict[str, pl.DataType], rows: int) ->
             params=[str(path)],
         ).to_arrow_reader(rows)
         line = 1
-        pending = []
+        pending: list = []
         for batch in reader:
             pending.append(batch)
             if sum(b.num_rows for b in pending) < rows:
@@ -174,7 +176,7 @@ def _duckdb_json_lines(path: Path, schema: dict[str, pl.DataType], rows: int) ->
 def _as_records(batches: list, schema: dict[str, pl.DataType], first_line: int) -> pl.DataFrame:
     import pyarrow as pa
 
-    frame = pl.from_arrow(pa.Table.from_batches(batches), rechunk=False)
+    frame = cast(pl.DataFrame, pl.from_arrow(pa.Table.from_batches(batches), rechunk=False))
     return frame.with_columns(
         [pl.col(name).cast(dtype) for name, dtype in schema.items()]
     ).with_columns(
@@ -183,7 +185,7 @@ def _as_records(batches: list, schema: dict[str, pl.DataType], first_line: int) 
     )
 
 
-def _duck_type(dtype: pl.DataType) -> str:
+def _duck_type(dtype: DataTypeClass | pl.DataType) -> str:
     """DuckDB column type for a Polars dtype, every leaf VARCHAR: what `_structure` asks of json_transform."""
     if isinstance(dtype, pl.Struct):
         return "STRUCT(" + ", ".join(f'"{f.name}" {_duck_type(f.dtype)}' for f in dtype.fields) + ")"
@@ -201,7 +203,8 @@ def _careful_records(
 ) -> Iterator[pl.DataFrame]:
     """The line-by-line road: malformed lines become rows with `_reject`; lines up to skip_lines are
     already handed over."""
-    pending, rows, text = [], 0, 0
+    pending: list[pl.DataFrame] = []
+    rows, text = 0, 0
     for frame, size in _parsed_pieces(path, source, schema, chunk_rows, min(PARSE_BYTES, chunk_bytes), skip_lines):
         if rows + frame.height > chunk_rows:
             yield pl.concat(pending)
@@ -221,6 +224,7 @@ def _parsed_pieces(
 ) -> Iterator[tuple[pl.DataFrame, int]]:
     """Decoded pieces of at most chunk_rows records and about parse_bytes of text: (frame, text bytes)."""
     line_no, checked = 1, False
+    first_record: bool | None
     with open(path, "rb") as fh:
         if skip_lines:  # lines the fast road handed over: a JSON-lines file whose first line is an object
             for _ in range(skip_lines):
@@ -230,8 +234,9 @@ def _parsed_pieces(
             if line_no == 1:
                 lines[0] = lines[0].removeprefix(_BOM)
             if not checked:
-                checked = _first_record_is_object(lines, line_no, path, source)
-                if checked is None:  # not JSON lines: try the whole file as one document
+                first_record = _first_record_is_object(lines, line_no, path, source)
+                checked = bool(first_record)
+                if first_record is None:  # not JSON lines: try the whole file as one document
                     for frame in _document_records(path, source, schema, chunk_rows):
                         yield frame, 0
                     return
@@ -240,7 +245,7 @@ def _parsed_pieces(
                 piece = numbered.slice(start, chunk_rows)
                 frame = parse_json_objects(piece, schema)
                 if frame.height:
-                    yield frame, piece["_text"].str.len_bytes().sum()
+                    yield frame, int(piece["_text"].str.len_bytes().sum())
             line_no += len(lines)
 
 
@@ -294,7 +299,7 @@ def decode_json_text(texts: pl.Series, schema: dict[str, pl.DataType]) -> pl.Dat
     return parse_json_objects(frame, schema).drop("_line")
 
 
-def _structure(dtype: pl.DataType) -> object:
+def _structure(dtype: DataTypeClass | pl.DataType) -> object:
     """DuckDB json_transform structure for a Polars dtype: every leaf read as VARCHAR (text)."""
     if isinstance(dtype, pl.Struct):
         return {field.name: _structure(field.dtype) for field in dtype.fields}

@@ -54,7 +54,7 @@ USAGE_KEYS = (
 USAGE = pl.Struct({key: S for key in USAGE_KEYS})
 COST = pl.Struct({"total": S})
 OBSERVATION_FIELDS: dict[str, pl.DataType] = {
-    **{name: S for name in (
+    **{name: S() for name in (
         "id", "traceId", "trace_id", "type", "startTime", "start_time", "model", "level", "latency",
         "calculatedTotalCost", "totalCost", "total_cost", "metadata", "userId", "user_id", "environment",
     )},

@@ -49,7 +49,7 @@ TABLES = ("usage_events",)
 
 S = pl.String
 SPEND_LOG_FIELDS: dict[str, pl.DataType] = {
-    name: S
+    name: S()
     for name in (
         "request_id", "id", "call_type", "api_key", "spend", "response_cost",
         "prompt_tokens", "completion_tokens", "startTime", "endTime", "request_duration_ms",
@@ -71,7 +71,7 @@ USAGE_OBJECT = pl.Struct(
 )
 METADATA_FIELDS: dict[str, pl.DataType] = {
     **{
-        name: S
+        name: S()
         for name in (
             "user_api_key", "user_api_key_hash", "user_api_key_alias",
             "user_api_key_team_id", "user_api_key_team_alias",

@@ -49,7 +49,7 @@ CSV_NAMES = (
     "finish_reason_normalized", "generation_time_ms", "api_key_name", "app_name",
 )
 RECORD_FIELDS: dict[str, pl.DataType] = {
-    **{name: S for name in GENERATION_NAMES + CSV_NAMES},
+    **{name: S() for name in GENERATION_NAMES + CSV_NAMES},
     "data": pl.Struct({name: S for name in GENERATION_NAMES}),
 }
 """One schema for both formats: the API's `data` object, or the same fields at top level, or CSV columns."""

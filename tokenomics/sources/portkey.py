@@ -34,7 +34,7 @@ SOURCE = "portkey"
 TABLES = ("usage_events",)
 
 LOG_FIELDS: dict[str, pl.DataType] = {
-    name: pl.String
+    name: pl.String()
     for name in (
         "id", "trace_id", "created_at", "is_success", "ai_org", "ai_model", "req_units", "res_units",
         "cost", "cost_currency", "response_time", "response_status_code", "metadata",
