@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -151,3 +152,34 @@ def test_a_burst_on_an_intermittent_series_is_flagged_and_its_ordinary_days_are_
     out = detect(series, DetectorParams(min_abs_impact=0))
     flagged = out.filter(pl.col("is_anomaly"))
     assert flagged["day"].to_list() == [date(2025, 2, 15)] and flagged["kind"].to_list() == ["spike"]
+
+
+def five_day_pattern(days: int, level: float = 100.0) -> np.ndarray:
+    """A noisy-looking series whose noise is a fixed 5-day cycle (not weekly): |z| of normal days ~1."""
+    return level * np.array([1.0, 1.3, 0.8, 1.15, 0.85])[np.arange(days) % 5]
+
+
+def test_a_doubling_that_lasts_three_days_alerts_below_every_single_day_threshold():
+    values = five_day_pattern(70)
+    values[56:] *= 2.55  # |z| 4.6, 2.7, 4.1: under 5, and two days in a row never both reach 3.5
+    no_ratio_rule = DetectorParams(min_abs_impact=0, single_day_ratio=0)
+    flagged = [i for i, r in enumerate(rows(detect(frame(values), no_ratio_rule))) if r["is_anomaly"]]
+    assert flagged and flagged[0] == 58  # the third day at >= 2x
+    off = replace(no_ratio_rule, sustained_days=0)
+    assert not any(r["is_anomaly"] for r in rows(detect(frame(values), off))[56:59])
+
+
+def test_a_3x_day_alerts_below_5_only_on_a_series_whose_normal_days_stay_calm():
+    values = five_day_pattern(70)
+    values[56] *= 2.55  # 3.3x its expectation at |z| 4.6
+    calm = rows(detect(frame(values), DetectorParams(min_abs_impact=0)))[56]
+    assert 4.25 <= calm["score"] < 5 and calm["is_anomaly"] is True
+    # the same day on a series whose normal days already reached that |z|: noise, not news
+    heavy = rows(detect(frame(values), DetectorParams(min_abs_impact=0, ratio_peak_max=0.9)))[56]
+    assert heavy["is_anomaly"] is False
+
+
+def test_an_intermittent_series_does_not_alert_in_its_first_three_weeks():
+    values = [0, 3, 0, 0, 2, 0, 1] * 2 + [0, 0, 0, 0, 0, 0, 30] + [0, 2, 0, 1, 0, 3, 0] * 2
+    out = rows(detect(frame(values), DetectorParams(min_abs_impact=0)))
+    assert not any(r["is_anomaly"] for r in out[:21])
