@@ -1,4 +1,4 @@
-"""JSON input shared by the gateway readers: stream JSON lines in bounded chunks, decode JSON-text columns.
+"""JSON input for every reader: JSON lines streamed in bounded chunks, JSON-text columns, whole documents.
 
 Everything is read as text on purpose: a JSON number read into a String field keeps its digits
 (integers exactly; floats as their shortest round-trip form, which is what Python's json writes), a
@@ -21,6 +21,9 @@ and hands over only the schema's fields. Line N is then row N. Measured on a 475
 records parsed whole are large (64 MiB chunks peaked ~1.2 GiB in ingest, 16 MiB ~860 MiB).
 The first line DuckDB will not read that way (malformed, not an object, a nested part of another
 shape) sends the rest of the file, from the first line not yet handed over, down the careful road.
+
+Whole JSON documents (a pretty-printed export, a saved API answer, provider report pages) are decoded
+by `loads_exact`, which keeps every number as its literal text, like the DuckDB roads do.
 """
 
 from __future__ import annotations
@@ -358,15 +361,65 @@ def _document_records(
         raise ReaderError(source, path, "line 1 is not a JSON object; expected one JSON object per line", line=1)
     data = path.read_bytes().removeprefix(_BOM)
     try:
-        document = json.loads(_utf8(data, 1, path, source))
+        document = loads_exact(_utf8(data, 1, path, source))
     except json.JSONDecodeError as exc:
         raise ReaderError(source, path, f"not JSON ({exc.msg}); expected one JSON object per line",
                           line=exc.lineno) from exc
     records = document if isinstance(document, list) else [document]
-    # A document is small by construction (DOCUMENT_LIMIT): re-serializing its records is cheap.
+    # A document is small by construction (DOCUMENT_LIMIT): re-serializing its records is cheap, and
+    # exact: numbers were kept as their literal text.
     for start in range(0, len(records), chunk_rows):
         batch = records[start : start + chunk_rows]
         texts = pl.DataFrame({"_text": [json.dumps(r) for r in batch]}).with_row_index("_line", offset=start + 1)
         frame = parse_json_objects(texts, schema)
         if frame.height:
             yield frame
+
+
+def loads_exact(text: str) -> object:
+    """JSON with every number kept as its literal text: money never round-trips through a binary float."""
+    return json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
+
+
+def iter_json_values(path: Path, source: str) -> Iterator[tuple[int | None, object]]:
+    """(JSONL line, or None for a whole document; decoded value) for each JSON value of the file.
+
+    A file whose first value does not fit on its first line is one document; otherwise it is JSON
+    lines, and a line that does not parse yields (line, None). A whole document that does not parse
+    is a ReaderError naming its line.
+    """
+    try:
+        if not _first_line_parses(path):
+            text = path.read_text(encoding="utf-8-sig")
+            try:
+                yield None, loads_exact(text)
+                return
+            except json.JSONDecodeError as exc:
+                # JSONL whose first line is broken: read it line by line; otherwise the file is unreadable
+                if not any(_is_json_value(line) for line in text.splitlines()[1:]):
+                    raise ReaderError(source, path, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
+        with open(path, encoding="utf-8-sig") as fh:
+            for number, line in enumerate(fh, start=1):
+                if line.strip():
+                    yield number, _try_loads(line)
+    except UnicodeDecodeError as exc:
+        raise ReaderError(source, path, f"not UTF-8 text ({exc.reason})") from exc
+
+
+def _try_loads(line: str) -> object:
+    try:
+        return loads_exact(line)
+    except json.JSONDecodeError:
+        return None
+
+
+def _is_json_value(line: str) -> bool:
+    return isinstance(_try_loads(line), (dict, list))
+
+
+def _first_line_parses(path: Path) -> bool:
+    with open(path, encoding="utf-8-sig") as fh:
+        for line in fh:
+            if line.strip():
+                return _is_json_value(line)
+    return False

@@ -3,14 +3,13 @@
 Readers never open files themselves. They ask for rows of text fields, whatever the file holds:
 - `iter_text_rows`: a gateway's records as JSON lines, a JSON array or document, an API answer with
   its records under an envelope key, or a CSV export (streamed: `csvio`, `jsonio`);
-- `iter_json_values`: whole JSON documents or JSON lines decoded exactly, numbers kept as their
-  literal text (provider report pages, small by construction).
-Values stay text; `tokenomics.sources.parse` turns them into types.
+- `names_fields`: whether a file's head is JSON or CSV naming the fields of a format (sniffing).
+JSON itself is decoded in one place, `jsonio` (JSON lines in DuckDB, whole documents and report
+pages with `jsonio.loads_exact`); values stay text and `tokenomics.sources.parse` types them.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import polars as pl
 
 from tokenomics.sources.csvio import has_columns, iter_csv_chunks
 from tokenomics.sources.jsonio import iter_json_records
-from tokenomics.sources.normalize import ReaderError
 
 BOM = b"\xef\xbb\xbf"
 
@@ -71,55 +69,3 @@ def _unwrap(frame: pl.DataFrame, names: list[str], envelope: str) -> pl.DataFram
     )
     unwrapped = inner.select(pl.col(envelope).struct.unnest(), "_line", "_reject").select(*names, "_line", "_reject")
     return pl.concat([plain, unwrapped]).sort("_line", maintain_order=True)
-
-
-# ---------------------------------------------------------------- exact JSON values
-
-
-def loads_exact(text: str) -> object:
-    """JSON with every number kept as its literal text: money never round-trips through a binary float."""
-    return json.loads(text, parse_int=str, parse_float=str, parse_constant=str)
-
-
-def iter_json_values(path: Path, source: str) -> Iterator[tuple[int | None, object]]:
-    """(JSONL line, or None for a whole document; decoded value) for each JSON value of the file.
-
-    A file whose first value does not fit on its first line is one document; otherwise it is JSON
-    lines, and a line that does not parse yields (line, None). A whole document that does not parse
-    is a ReaderError naming its line.
-    """
-    try:
-        if not _first_line_parses(path):
-            text = path.read_text(encoding="utf-8-sig")
-            try:
-                yield None, loads_exact(text)
-                return
-            except json.JSONDecodeError as exc:
-                # JSONL whose first line is broken: read it line by line; otherwise the file is unreadable
-                if not any(_is_json_value(line) for line in text.splitlines()[1:]):
-                    raise ReaderError(source, path, f"invalid JSON: {exc.msg}", line=exc.lineno) from exc
-        with open(path, encoding="utf-8-sig") as fh:
-            for number, line in enumerate(fh, start=1):
-                if line.strip():
-                    yield number, _try_loads(line)
-    except UnicodeDecodeError as exc:
-        raise ReaderError(source, path, f"not UTF-8 text ({exc.reason})") from exc
-
-
-def _try_loads(line: str) -> object:
-    try:
-        return loads_exact(line)
-    except json.JSONDecodeError:
-        return None
-
-
-def _is_json_value(line: str) -> bool:
-    return isinstance(_try_loads(line), (dict, list))
-
-
-def _first_line_parses(path: Path) -> bool:
-    with open(path, encoding="utf-8-sig") as fh:
-        for line in fh:
-            if line.strip():
-                return _is_json_value(line)
-    return False
