@@ -33,7 +33,7 @@ class RunProgressView:
             transient=True,
         )
         self._lock = threading.Lock()
-        self._task = None
+        self._task = self.bar.add_task(title, total=None, start=False)  # its clock starts on __enter__
         self._started: dict[str, float] = {}
         self._days: dict[str, set[str]] = defaultdict(set)
         self._checks: dict[str, list[tuple[str, bool]]] = defaultdict(list)
@@ -46,7 +46,7 @@ class RunProgressView:
 
     def __enter__(self) -> RunProgressView:
         self.bar.start()
-        self._task = self.bar.add_task(self.title, total=None)
+        self.bar.start_task(self._task)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -46,7 +46,7 @@ from tokenomics.advice.savings import MONTH_DAYS, model_family
 from tokenomics.config import PricesConfig, SelfHostModel, TcoConfig
 from tokenomics.pricing import unit_prices
 from tokenomics.pricing.units import PER_MILLION, TokenPrices
-from tokenomics.schema import MONEY
+from tokenomics.schema import MONEY, Schema
 
 HOURS_PER_YEAR = 8760
 MONTH_HOURS = MONTH_DAYS * 24
@@ -110,7 +110,7 @@ An 8B model stands in for mini/haiku/flash, a 70B one for the mid-size flagship 
 
 LARGE_FROM_BILLION_PARAMS = 30
 
-TCO_SCHEMA: dict[str, pl.DataType] = {
+TCO_SCHEMA: Schema = {
     "as_of": pl.Date,
     "open_model": pl.String,
     "size_class": pl.String,
@@ -231,7 +231,7 @@ def self_host_tco(
     rows = []
     for candidate in tco.models:
         klass = open_model_class(candidate)
-        used = by_class.get(klass, _ClassUsage())
+        used = by_class.get(klass, _ClassUsage()) if klass is not None else _ClassUsage()
         hosted = _hosted_api(candidate, used, as_of, prices)
         for pct in tco.utilization_pct:
             row = _row(candidate, klass, used, days_seen, pct, hour, tco, hosted)
@@ -247,7 +247,8 @@ def _usage_by_class(usage: pl.DataFrame, as_of: date, window_days: int) -> tuple
     window = usage.filter(pl.col("day").is_between(first, as_of))
     if window.is_empty():
         return {}, 0
-    days_seen = (as_of - window["day"].min()).days + 1
+    first_seen: date = window.select(pl.col("day").min()).item()  # a Date column: a date, never null here
+    days_seen = (as_of - first_seen).days + 1
     if "unpriced_requests" in window.columns:
         window = window.filter(pl.col("unpriced_requests").fill_null(0) < pl.col("requests"))
     models = window.select(pl.col("model").unique())["model"].to_list()

@@ -298,7 +298,7 @@ def _largest_component() -> pl.Expr:
         "price_difference_usd": "price_difference",
     }
     largest = pl.max_horizontal(*[pl.col(c).abs() for c in names])
-    expr = pl.when(pl.lit(False)).then(pl.lit(None, pl.String))
+    found = []  # the first component (in this order) that is the largest wins
     for column, name in names.items():
         if name is None:
             name_expr = pl.when(pl.col(column) > 0).then(pl.lit("outside_gateway")).otherwise(
@@ -306,8 +306,8 @@ def _largest_component() -> pl.Expr:
             )
         else:
             name_expr = pl.lit(name)
-        expr = expr.when(pl.col(column).abs() == largest).then(name_expr)
-    return expr.otherwise(pl.lit("unexplained"))
+        found.append(pl.when(pl.col(column).abs() == largest).then(name_expr))
+    return pl.coalesce([*found, pl.lit("unexplained")])
 
 
 # --------------------------------------------------------------------------------------------
