@@ -2,7 +2,8 @@
 
 ERROR expectations are blocking: a failed day stops the marts and the publish downstream, so the
 previously published warehouse stays as it was. WARN expectations are recorded and shown but do
-not block. Every outcome is also written to the `data_quality` table (one row per day, table, check).
+not block. Each check records its outcomes per day (assets/quality.py), which the `data_quality`
+asset publishes as the table of that name (one row per day, table, check).
 """
 
 from datetime import date, timedelta
@@ -13,10 +14,12 @@ import polars as pl
 from assets.finance import reconciliation_daily
 from assets.lake import billing_lines, provider_usage, usage_events
 from assets.marts import billing_daily, usage_daily
+from assets.quality import recorded_day
 from assets.resources import TokenomicsHome
-from tokenomics.lake import read_partition
+from tokenomics.lake import read_partition, replace_partition
 from tokenomics.quality import expectations_for, validate
-from tokenomics.quality.ledger import previous_day_rows, write_day_outcomes
+from tokenomics.quality.ledger import previous_day_rows
+from tokenomics.quality.outcomes import to_rows
 from tokenomics.quality.runner import validate_parquet
 
 SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
@@ -56,7 +59,7 @@ def _expectation_checks(table: str, asset, partition_of, prepare=None):
                     outcomes = validate(
                         table, prepare(frame) if prepare else frame, context=day_context, expectations=expectations
                     )
-                write_day_outcomes(home, table, day, outcomes)
+                replace_partition(recorded_day(home, table, day), to_rows(outcomes, day))
                 for outcome in outcomes:
                     by_check[outcome.name].append((key, outcome))
         for e in expectations:

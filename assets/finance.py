@@ -1,6 +1,7 @@
 """Finance assets: reconcile gateway estimates with the bill, allocate the bill, charge back, budget."""
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -84,17 +85,33 @@ def allocation_daily(context: dg.AssetExecutionContext, tokenomics: TokenomicsHo
     serialized=True,
     group_name="finance",
     kinds={"duckdb", "sql"},
-    metadata={"sql": "sql/chargeback_monthly.sql"},
+    metadata={
+        "sql": "sql/chargeback_monthly.sql",
+        "partitioned_by": "day; each day rebuilds its whole month, month-to-date",
+        "published_grain": "month, team (lake/marts/chargeback_monthly/month=YYYY-MM/)",
+    },
     description=(
         "Per month and team: direct cost, allocated residual, total, and the share that reconciles to a "
-        "bill. Rebuilt for every month a materialized day touches. `tokenomics chargeback --month` turns "
-        "it into statements finance can forward."
+        "bill. A daily asset with monthly rows: materializing day D rebuilds the month containing D from "
+        "every allocation_daily day of that month present (month-to-date), so the latest day's partition "
+        "holds the current month's figures and a closed month is final once its last day has run. Daily "
+        "partitions, not monthly ones, so the nightly run and a UI backfill of any days keep it current "
+        "with the rest of the graph. `tokenomics chargeback --month` turns it into statements finance "
+        "can forward."
     ),
 )
 def chargeback_monthly(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
     home = tokenomics.home
     rows = {month: build_chargeback_month(home, month) for month in _months(_days(context))}
-    return dg.MaterializeResult(metadata={"dagster/row_count": sum(rows.values()), "months": dg.MetadataValue.json(rows)})
+    files = {month: home.mart_month_files("allocation_daily", month) for month in rows}
+    through = {month: Path(f[-1]).parent.name.removeprefix("day=") if f else None for month, f in files.items()}
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(rows.values()),
+            "months": dg.MetadataValue.json(rows),
+            "month_to_date_through": dg.MetadataValue.json(through),
+        }
+    )
 
 
 @daily_asset(

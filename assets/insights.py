@@ -8,7 +8,7 @@ import polars as pl
 from assets.finance import budget_status
 from assets.marts import usage_daily
 from assets.metadata import markdown_table
-from assets.partitions import Refresh, daily_asset, step_days
+from assets.partitions import Refresh, daily_asset, daily_multi_asset, step_days
 from assets.resources import TokenomicsHome
 from tokenomics.alerts import AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
 from tokenomics.alerts.model import alerts_from_budget_status
@@ -25,20 +25,36 @@ def ledger_path(home):
     return home.alerts / "ledger.sqlite"
 
 
-@daily_asset(
-    deps=[usage_daily],
+@daily_multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "anomalies",
+            deps=[usage_daily],
+            kinds={"polars"},
+            description=(
+                "Token-aware anomalies per day: robust seasonal baselines per team, team x feature and team x "
+                "model for cost, tokens, requests, input tokens per request (prompt bloat), cache-hit rate, "
+                "error/retry rate and output/reasoning share. Each flagged row carries actual, expected, band, "
+                "score, impact, kind, episode and incident ids and a ranked root cause. Reads the trailing "
+                f"{LOOKBACK_DAYS} days of usage_daily."
+            ),
+        ),
+        dg.AssetSpec(
+            "incidents",
+            deps=[usage_daily],
+            kinds={"polars"},
+            description=(
+                "One row per excursion of a team, the unit of alerting: the day's anomalies grouped into "
+                "incidents with severity, impact, scope, ranked root cause and a one-line explanation. Found "
+                "in the same detector pass as `anomalies` (one step writes both)."
+            ),
+        ),
+    ],
     refresh=Refresh("usage_daily", days_after=LOOKBACK_DAYS),
     group_name="insights",
-    kinds={"polars"},
-    description=(
-        "Token-aware anomalies per day: robust seasonal baselines per team, team x feature and team x "
-        "model for cost, tokens, requests, input tokens per request (prompt bloat), cache-hit rate, "
-        "error/retry rate and output/reasoning share. Each flagged row carries actual, expected, band, "
-        "score, impact, kind, episode and incident ids and a ranked root cause. Reads the trailing "
-        f"{LOOKBACK_DAYS} days of usage_daily."
-    ),
 )
-def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
+def detect_anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> tuple[dg.MaterializeResult, ...]:
+    """One detector pass over the window writes both tables, so they always describe the same run."""
     home, config = tokenomics.home, tokenomics.config()
     days = step_days(context)
     window = read_mart_window(home, "usage_daily", days[0], days[-1], LOOKBACK_DAYS)
@@ -54,20 +70,29 @@ def anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> 
         flagged += rows.height
         incidents += day_incidents.height
     last = found.incidents.filter(pl.col("day").is_in(days)) if found else pl.DataFrame()
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": flagged,
-            "incidents": incidents,
-            "window_days": window["day"].n_unique() if window.height else 0,
-            "incidents_preview": markdown_table(
-                last.select("day", "team", "severity", "explanation") if last.height else last, 20
-            ),
-        }
+    window_days = window["day"].n_unique() if window.height else 0
+    return (
+        dg.MaterializeResult(
+            asset_key="anomalies", metadata={"dagster/row_count": flagged, "window_days": window_days}
+        ),
+        dg.MaterializeResult(
+            asset_key="incidents",
+            metadata={
+                "dagster/row_count": incidents,
+                "window_days": window_days,
+                "incidents_preview": markdown_table(
+                    last.select("day", "team", "severity", "explanation") if last.height else last, 20
+                ),
+            },
+        ),
     )
 
 
+anomalies, incidents = dg.AssetKey("anomalies"), dg.AssetKey("incidents")
+
+
 @daily_asset(
-    deps=[anomalies, budget_status],
+    deps=[incidents, budget_status],
     serialized=True,
     refresh=Refresh("incidents", days_after=LOOKBACK_DAYS),  # per-day mode: later days' incidents may have changed
     group_name="insights",

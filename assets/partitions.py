@@ -79,17 +79,8 @@ def step_days(context) -> list[date]:
     return days if days is not None else [date.fromisoformat(k) for k in context.partition_keys]
 
 
-def daily_asset(*, serialized: bool = False, refresh: Refresh | None = None, **kwargs):
-    """@asset for a UTC-day partitioned asset: the project's partitioning, backfill mode and owner.
-
-    The body runs inside `TokenomicsHome.synced` (an object-storage lake is pulled before and pushed
-    after). `serialized=True` marks a step that rewrites something other days share (a month, the
-    alert ledger, the warehouse) or reads other days: it takes the home's lock and the Dagster pool, so
-    concurrent day runs rebuild it one at a time, each from everything finished before it. `refresh`
-    (see `Refresh`) makes a per-day run also recompute the later days that read its days.
-    """
-    if serialized or refresh is not None:
-        kwargs.setdefault("pool", SHARED_OUTPUTS_POOL)
+def _synced(serialized: bool, refresh: Refresh | None, decorator):
+    """Wrap an asset body in the lock, the `Refresh` days and the object-lake sync, then apply `decorator`."""
 
     def decorate(compute):
         @functools.wraps(compute)
@@ -110,8 +101,38 @@ def daily_asset(*, serialized: bool = False, refresh: Refresh | None = None, **k
                 finally:
                     _step_days.reset(token)
 
-        return dg.asset(
-            partitions_def=daily_partitions, backfill_policy=backfill_policy(), owners=OWNERS, **kwargs
-        )(run_synced)
+        return decorator(run_synced)
 
     return decorate
+
+
+def daily_asset(*, serialized: bool = False, refresh: Refresh | None = None, **kwargs):
+    """@asset for a UTC-day partitioned asset: the project's partitioning, backfill mode and owner.
+
+    The body runs inside `TokenomicsHome.synced` (an object-storage lake is pulled before and pushed
+    after). `serialized=True` marks a step that rewrites something other days share (a month, the
+    alert ledger, the warehouse) or reads other days: it takes the home's lock and the Dagster pool, so
+    concurrent day runs rebuild it one at a time, each from everything finished before it. `refresh`
+    (see `Refresh`) makes a per-day run also recompute the later days that read its days.
+    """
+    if serialized or refresh is not None:
+        kwargs.setdefault("pool", SHARED_OUTPUTS_POOL)
+    return _synced(
+        serialized,
+        refresh,
+        dg.asset(partitions_def=daily_partitions, backfill_policy=backfill_policy(), owners=OWNERS, **kwargs),
+    )
+
+
+def daily_multi_asset(*, specs: list[dg.AssetSpec], serialized: bool = False, refresh: Refresh | None = None, **kwargs):
+    """@multi_asset twin of `daily_asset`, for one step that writes several tables: same partitions,
+    backfill mode, lock and sync; each spec gets the project's owner unless it names its own. The body
+    returns one MaterializeResult per spec (a tuple: a generator would outlive the lock)."""
+    if serialized or refresh is not None:
+        kwargs.setdefault("pool", SHARED_OUTPUTS_POOL)
+    specs = [s if s.owners else s.replace_attributes(owners=OWNERS) for s in specs]
+    return _synced(
+        serialized,
+        refresh,
+        dg.multi_asset(specs=specs, partitions_def=daily_partitions, backfill_policy=backfill_policy(), **kwargs),
+    )

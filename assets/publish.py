@@ -4,9 +4,10 @@
 import dagster as dg
 
 from assets.finance import budget_status, chargeback_monthly, reconciliation_daily, savings_opportunities, self_host_tco
-from assets.insights import alerts, anomalies
+from assets.insights import alerts, anomalies, incidents
 from assets.marts import MARTS, billing_daily, usage_daily
 from assets.partitions import daily_asset
+from assets.quality import data_quality
 from assets.resources import TokenomicsHome
 from tokenomics.warehouse import publish
 
@@ -21,7 +22,9 @@ from tokenomics.warehouse import publish
         savings_opportunities,
         self_host_tco,
         anomalies,
+        incidents,
         alerts,
+        data_quality,
     ],
     serialized=True,
     group_name="publish",

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets import checks, connectors, finance, insights, lake, marts, publish, report
+from assets import checks, connectors, finance, insights, lake, marts, publish, quality, report
 from assets.resources import TokenomicsHome
 from assets.tables import with_column_schemas
 from pipelines.freshness import stale_table_alerts, with_freshness
@@ -12,7 +12,7 @@ from pipelines.schedules import nightly
 from pipelines.sensors import pipeline_failure_alerts
 
 defs = dg.Definitions(
-    assets=with_column_schemas(with_freshness(dg.load_assets_from_modules([connectors, lake, marts, finance, insights, publish, report]))),
+    assets=with_column_schemas(with_freshness(dg.load_assets_from_modules([connectors, lake, marts, finance, quality, insights, publish, report]))),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[daily_job],
     schedules=[nightly],

@@ -10,7 +10,7 @@ from tokenomics.alerts import stale_tables_alert
 
 PUBLISHED = (
     "warehouse", "usage_daily", "billing_daily", "reconciliation_daily", "chargeback_monthly", "budget_status",
-    "anomalies", "alerts",
+    "anomalies", "incidents", "alerts", "data_quality",
 )
 """The tables BI tools read: each must be rebuilt every night."""
 

@@ -79,3 +79,19 @@ def test_warn_failure_is_recorded_and_the_day_still_publishes(published_yesterda
     finally:
         con.close()
     assert rows and all(r == ("WARN", False) for r in rows)
+
+
+def test_a_blocked_days_failures_reach_data_quality_with_the_next_run(published_yesterday, fixtures):
+    home = published_yesterday
+    _deliver(home, fixtures, "openai_costs", BLOCKED, "costs_unknown_currency.json")
+    assert not _run(home, BLOCKED).success  # data_quality is downstream of the failed check: not run
+    assert _run(home, GOOD).success
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT severity, passed FROM data_quality WHERE day = ? AND \"check\" = 'billing_currency_known'",
+            [BLOCKED],
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [("ERROR", False)]
