@@ -10,10 +10,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.readers import deliver_twice
 from tokenomics.ingest import normalize_file
 from tokenomics.sources import aws_cur
 from tokenomics.sources.cloud_skus import bedrock_sku
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate
+from tokenomics.sources.normalize import FileCounts, ReaderError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HERE = FIXTURES / "aws_cur"
@@ -146,11 +147,10 @@ def test_unknown_and_missing_optional_columns_are_tolerated_and_bad_dates_quaran
     assert len(first) == 32 and second == first + "#2"
 
 
-def test_the_same_file_delivered_twice_deduplicates():
-    once = ingest(HERE / "drift_no_line_id.csv")[0]
-    again = ingest(HERE / "drift_no_line_id.csv")[0]
-    deduped, dropped = deduplicate(pl.concat([once, again]), "billing_lines")
-    assert deduped.height == 2 and dropped == {"drift_no_line_id.csv": 2}
+def test_the_same_file_delivered_twice_deduplicates(tmp_path):
+    report = deliver_twice(HERE / "drift_no_line_id.csv", "aws_cur", tmp_path)
+    assert report.rows["billing_lines"] == 2
+    assert [(c.kept, c.deduplicated) for c in report.files] == [(2, 0), (0, 2)]
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.readers import deliver_twice
 from tokenomics.ingest import normalize_file
 from tokenomics.sources import azure_cost
 from tokenomics.sources.cloud_skus import azure_sku, unit_block
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate
+from tokenomics.sources.normalize import FileCounts, ReaderError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HERE = FIXTURES / "azure_cost"
@@ -125,10 +126,10 @@ def test_unknown_columns_tolerated_and_bad_rows_quarantined_with_reasons():
     assert kept["line_id"].n_unique() == 2
 
 
-def test_the_same_export_delivered_twice_deduplicates():
-    once, again = ingest(HERE / "ea_actual_blocks.csv")[0], ingest(HERE / "ea_actual_blocks.csv")[0]
-    deduped, dropped = deduplicate(pl.concat([once, again]), "billing_lines")
-    assert deduped.height == 5 and dropped == {"ea_actual_blocks.csv": 5}
+def test_the_same_export_delivered_twice_deduplicates(tmp_path):
+    report = deliver_twice(HERE / "ea_actual_blocks.csv", "azure_cost", tmp_path)
+    assert report.rows["billing_lines"] == 5
+    assert [(c.kept, c.deduplicated) for c in report.files] == [(5, 0), (0, 5)]
 
 
 @pytest.mark.parametrize(

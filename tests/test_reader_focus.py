@@ -10,9 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.readers import deliver_twice
 from tokenomics.ingest import normalize_file
 from tokenomics.sources import focus
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate
+from tokenomics.sources.normalize import FileCounts, ReaderError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HERE = FIXTURES / "focus"
@@ -124,10 +125,10 @@ def test_missing_billing_currency_names_the_file_and_the_column():
         ingest(HERE / "missing_billing_currency.csv")
 
 
-def test_the_same_file_delivered_twice_deduplicates():
-    once, again = ingest(HERE / "focus12_ai_lines.csv")[0], ingest(HERE / "focus12_ai_lines.csv")[0]
-    deduped, dropped = deduplicate(pl.concat([once, again]), "billing_lines")
-    assert deduped.height == 4 and dropped == {"focus12_ai_lines.csv": 4}
+def test_the_same_file_delivered_twice_deduplicates(tmp_path):
+    report = deliver_twice(HERE / "focus12_ai_lines.csv", "focus", tmp_path)
+    assert report.rows["billing_lines"] == 4
+    assert [(c.kept, c.deduplicated) for c in report.files] == [(4, 0), (0, 4)]
 
 
 @pytest.mark.parametrize(

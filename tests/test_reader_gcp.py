@@ -10,10 +10,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.readers import deliver_twice
 from tokenomics.ingest import normalize_file
 from tokenomics.sources import gcp_billing
 from tokenomics.sources.cloud_skus import described_sku
-from tokenomics.sources.normalize import FileCounts, ReaderError, deduplicate
+from tokenomics.sources.normalize import FileCounts, ReaderError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HERE = FIXTURES / "gcp_billing"
@@ -124,10 +125,10 @@ def test_missing_cost_column_names_the_file_and_the_column():
         ingest(HERE / "missing_cost.csv")
 
 
-def test_the_same_export_delivered_twice_deduplicates():
-    once, again = ingest(HERE / "vertex_credits.jsonl")[0], ingest(HERE / "vertex_credits.jsonl")[0]
-    deduped, dropped = deduplicate(pl.concat([once, again]), "billing_lines")
-    assert deduped.height == 4 and dropped == {"vertex_credits.jsonl": 4}
+def test_the_same_export_delivered_twice_deduplicates(tmp_path):
+    report = deliver_twice(HERE / "vertex_credits.jsonl", "gcp_billing", tmp_path)
+    assert report.rows["billing_lines"] == 4
+    assert [(c.kept, c.deduplicated) for c in report.files] == [(4, 0), (0, 4)]
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
-"""Steps every reader shares: cast into the canonical schema, row rules, quarantine, dedup, counts.
+"""Steps every reader shares: cast into the canonical schema, row rules, quarantine, counts.
 
 A reader only parses its format and maps fields; it hands over a *staged* frame holding canonical
 column names with loosely typed values, plus `_line` (1-based line or record number in the file) and,
 optionally, `_reject` (a reason the reader already knows, e.g. an undecodable JSON line). Everything
-after that is decided here, once, for all readers.
+after that is decided here, once, for all readers; except dedup, which needs every file of the day
+and is streamed over them by `tokenomics.ingest`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from tokenomics.privacy import redact_secrets, safe_labels
-from tokenomics.schema import AUDIO_COLUMNS, DEDUP_KEYS, QUARANTINE, TABLES, TOKEN_COLUMNS
+from tokenomics.schema import AUDIO_COLUMNS, QUARANTINE, TABLES, TOKEN_COLUMNS
 
 
 class ReaderError(Exception):
@@ -198,20 +199,6 @@ def conform(staged: Staged, *, source: str, source_file: str) -> Normalized:
         pl.col("_raw").alias("raw"),
     )
     return Normalized(kept={table: good}, quarantine=quarantine)
-
-
-def deduplicate(frame: pl.DataFrame, table: str) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Keep the first row per dedup key; return the rest's count per source_file (for conservation)."""
-    keys = list(DEDUP_KEYS[table])
-    deduped = frame.unique(subset=keys, keep="first", maintain_order=True)
-    if deduped.height == frame.height:
-        return deduped, {}
-    before = frame.group_by("source_file").len()
-    after = deduped.group_by("source_file").len()
-    dropped = before.join(after, on="source_file", how="left", suffix="_after").with_columns(
-        (pl.col("len") - pl.col("len_after").fill_null(0)).alias("dropped")
-    )
-    return deduped, {r["source_file"]: r["dropped"] for r in dropped.iter_rows(named=True) if r["dropped"]}
 
 
 def normalize_chunks(
