@@ -13,11 +13,11 @@ from typing import Any
 import polars as pl
 
 from tokenomics.quality.suites import Expectation
-from tokenomics.schema import UTC_TS
+from tokenomics.schema import UTC_TS, Schema
 
 SAMPLE_SIZE = 10
 
-DATA_QUALITY: dict[str, pl.DataType] = {
+DATA_QUALITY: Schema = {
     "day": pl.Date,
     "table": pl.String,
     "check": pl.String,
