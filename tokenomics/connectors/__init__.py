@@ -69,10 +69,7 @@ def pull(
     connector = what if what in CONNECTOR_SOURCES else connector_of(what)
     wanted = set(CONNECTOR_SOURCES[connector]) if what == connector else {what}
     if not set(configured_sources(config, connector)) & wanted:
-        raise ConnectorError(
-            f"{what}: not configured; add it under connectors: in {home.config_file} "
-            "(see the README section 'Connectors')"
-        )
+        raise _not_configured(home, what)
     c = config.connectors
     if connector in ("openai", "anthropic"):
         from tokenomics.connectors import admin_reports as ar
@@ -90,12 +87,20 @@ def pull(
     if connector == "litellm":
         from tokenomics.connectors import litellm_db
 
-        settings = c.litellm
-        dsn = env_secret(settings.dsn_env, "connectors.litellm.dsn_env")
-        with litellm_db.SpendLogDay(dsn, day, settings, log=log) as fetched:
-            landed = land_gateway_day(home, "litellm", day, f"litellm_spendlogs_{day}.jsonl", fetched.chunks(), 0)
-            log(f"litellm {day}: {fetched.rows:,} spend logs in {fetched.pages} page(s)")
-        return [dataclasses.replace(landed, rows=fetched.rows)]
+        litellm = c.litellm
+        if litellm is None:
+            raise _not_configured(home, what)
+        dsn = env_secret(litellm.dsn_env, "connectors.litellm.dsn_env")
+        with litellm_db.SpendLogDay(dsn, day, litellm, log=log) as spend:
+            landed = land_gateway_day(home, "litellm", day, f"litellm_spendlogs_{day}.jsonl", spend.chunks(), 0)
+            log(f"litellm {day}: {spend.rows:,} spend logs in {spend.pages} page(s)")
+        return [dataclasses.replace(landed, rows=spend.rows)]
     from tokenomics.connectors import buckets
 
     return buckets.pull_day(home, [b for b in c.buckets if b.source in wanted], day, log=log)
+
+
+def _not_configured(home: Home, what: str) -> ConnectorError:
+    return ConnectorError(
+        f"{what}: not configured; add it under connectors: in {home.config_file} (see the README section 'Connectors')"
+    )

@@ -17,8 +17,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from tokenomics.connectors.http import AdminApi, RetryPolicy
+
+if TYPE_CHECKING:
+    from tokenomics.config import AnthropicConnector, OpenAIConnector
 
 OPENAI_BASE_URL = "https://api.openai.com"
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
@@ -66,11 +70,39 @@ def _jsonl(pages: list[str]) -> bytes:
     return "".join(p + "\n" for p in pages).encode("utf-8")
 
 
-def openai_api(settings, secret: str, log: Callable[[str], None] = lambda _m: None, sleep=None) -> AdminApi:
+def openai_api(
+    settings: OpenAIConnector,
+    secret: str,
+    log: Callable[[str], None] = lambda _m: None,
+    sleep: Callable[[float], None] | None = None,
+) -> AdminApi:
+    headers = {"Authorization": f"Bearer {secret}", "Accept": "application/json"}
+    return _admin_api("openai", OPENAI_BASE_URL, headers, settings, secret, log, sleep)
+
+
+def anthropic_api(
+    settings: AnthropicConnector,
+    secret: str,
+    log: Callable[[str], None] = lambda _m: None,
+    sleep: Callable[[float], None] | None = None,
+) -> AdminApi:
+    headers = {"x-api-key": secret, "anthropic-version": ANTHROPIC_VERSION, "Accept": "application/json"}
+    return _admin_api("anthropic", ANTHROPIC_BASE_URL, headers, settings, secret, log, sleep)
+
+
+def _admin_api(
+    name: str,
+    default_base_url: str,
+    headers: dict[str, str],
+    settings: OpenAIConnector | AnthropicConnector,
+    secret: str,
+    log: Callable[[str], None],
+    sleep: Callable[[float], None] | None,
+) -> AdminApi:
     api = AdminApi(
-        name="openai",
-        base_url=api_root(settings.base_url or OPENAI_BASE_URL),
-        headers={"Authorization": f"Bearer {secret}", "Accept": "application/json"},
+        name=name,
+        base_url=api_root(settings.base_url or default_base_url),
+        headers=headers,
         key_env=settings.admin_key_env,
         secret=secret,
         retry=_retry(settings),
@@ -82,23 +114,7 @@ def openai_api(settings, secret: str, log: Callable[[str], None] = lambda _m: No
     return api
 
 
-def anthropic_api(settings, secret: str, log: Callable[[str], None] = lambda _m: None, sleep=None) -> AdminApi:
-    api = AdminApi(
-        name="anthropic",
-        base_url=api_root(settings.base_url or ANTHROPIC_BASE_URL),
-        headers={"x-api-key": secret, "anthropic-version": ANTHROPIC_VERSION, "Accept": "application/json"},
-        key_env=settings.admin_key_env,
-        secret=secret,
-        retry=_retry(settings),
-        timeout_seconds=settings.timeout_seconds,
-        log=log,
-    )
-    if sleep is not None:
-        api.sleep = sleep
-    return api
-
-
-def _retry(settings) -> RetryPolicy:
+def _retry(settings: OpenAIConnector | AnthropicConnector) -> RetryPolicy:
     return RetryPolicy(
         max_attempts=settings.retry_attempts,
         backoff_seconds=settings.retry_backoff_seconds,

@@ -157,7 +157,7 @@ def _read(store: ObjectLake, path: str, source: str) -> pl.DataFrame | None:
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     if data[:4] == b"PAR1":
-        return pl.from_arrow(pq.read_table(io.BytesIO(data)))
+        return pl.DataFrame(pq.read_table(io.BytesIO(data)))
     text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text[:1] == b"{":  # JSON lines (GCP's export as files): one line per row, kept verbatim
         lines = [ln for ln in data.decode("utf-8").splitlines() if ln.strip()]
@@ -189,10 +189,10 @@ def _day_rows(store: ObjectLake, path: str, source: str, day: date) -> pl.DataFr
 
 
 def _encode(frames: list[pl.DataFrame | None], delivery: Delivery) -> Iterator[bytes]:
-    frames = [f for f in frames if f is not None]
-    if not frames:
+    present = [f for f in frames if f is not None]
+    if not present:
         return
-    frame = pl.concat(frames, how="diagonal_relaxed")
+    frame = pl.concat(present, how="diagonal_relaxed")
     out = io.BytesIO()
     if frame.columns == ["_json"]:
         yield "".join(line + "\n" for line in frame["_json"]).encode("utf-8")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 import psycopg
 from psycopg import sql
@@ -26,6 +27,9 @@ from psycopg.conninfo import conninfo_to_dict
 
 from tokenomics.connectors.errors import ConnectorError, scrub
 from tokenomics.sources.litellm import SPEND_LOG_FIELDS
+
+if TYPE_CHECKING:
+    from tokenomics.config import LitellmConnector
 
 TABLE = "LiteLLM_SpendLogs"
 NEVER_SELECTED = frozenset({"messages", "response", "proxy_server_request"})
@@ -35,17 +39,20 @@ REQUIRED = ("request_id", "call_type", "startTime")
 class SpendLogDay:
     """`with SpendLogDay(dsn, day, settings) as pulled: write(pulled.chunks())`; then `pulled.rows`."""
 
-    def __init__(self, dsn: str, day: date, settings, log: Callable[[str], None] = lambda _m: None):
+    def __init__(
+        self, dsn: str, day: date, settings: LitellmConnector, log: Callable[[str], None] = lambda _m: None
+    ) -> None:
         self.dsn, self.day, self.settings, self.log = dsn, day, settings, log
         self.rows = 0
         self.pages = 0
         self._con: psycopg.Connection | None = None
         try:
-            self._password = conninfo_to_dict(dsn).get("password")
+            password = conninfo_to_dict(dsn).get("password")
         except psycopg.ProgrammingError:
             raise ConnectorError(
                 f"litellm: ${settings.dsn_env} is not a PostgreSQL URL (expected postgresql://user:password@host:port/db)"
             ) from None
+        self._password = None if password is None else str(password)
 
     def __enter__(self) -> SpendLogDay:
         try:
@@ -57,6 +64,12 @@ class SpendLogDay:
         self._con.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         return self
 
+    @property
+    def _connection(self) -> psycopg.Connection:
+        if self._con is None:
+            raise RuntimeError("SpendLogDay reads only inside its `with` block")
+        return self._con
+
     def __exit__(self, *exc) -> None:
         if self._con is not None:
             self._con.close()
@@ -64,7 +77,7 @@ class SpendLogDay:
     def columns(self) -> list[str]:
         found = {
             r[0]
-            for r in self._con.execute(
+            for r in self._connection.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
                 "AND table_schema = ANY(current_schemas(false))",
                 (TABLE,),
@@ -87,7 +100,7 @@ class SpendLogDay:
     def _pages(self) -> Iterator[bytes]:
         start = datetime.combine(self.day, time(0))
         end = start + timedelta(days=1)
-        with self._con.transaction():
+        with self._connection.transaction():
             columns = self.columns()
             row = sql.SQL("json_build_object({})::text").format(
                 sql.SQL(", ").join(sql.SQL("{}, {}").format(sql.Literal(c), sql.Identifier(c)) for c in columns)
@@ -99,7 +112,7 @@ class SpendLogDay:
             ).format(row=row, start=sql.Identifier("startTime"), table=sql.Identifier(TABLE))
             after, after_id = start - timedelta(microseconds=1), ""
             while True:
-                rows = self._con.execute(query, {"start": start, "end": end, "after": after, "after_id": after_id,
+                rows = self._connection.execute(query, {"start": start, "end": end, "after": after, "after_id": after_id,
                                                  "limit": self.settings.page_rows}).fetchall()
                 if not rows:
                     return
