@@ -365,6 +365,10 @@ class AllocationConfig(_Section):
 AnomalyDimension = Literal["team", "feature", "provider", "model_id"]
 
 
+def _default_anomaly_series() -> list[list[AnomalyDimension]]:
+    return [["team"], ["team", "feature"], ["team", "model_id"]]
+
+
 class AnomaliesConfig(_Section):
     """Knobs of the robust seasonal detector, named as `tokenomics.anomalies.detector.DetectorParams`.
 
@@ -383,9 +387,7 @@ class AnomaliesConfig(_Section):
     seasonal_history_days: int | None = Field(default=None, ge=7)
     scale_window_days: int | None = Field(default=None, ge=7)
     level_shift_days: int | None = Field(default=None, ge=2)
-    series: list[list[AnomalyDimension]] = Field(
-        default_factory=lambda: [["team"], ["team", "feature"], ["team", "model_id"]]
-    )
+    series: list[list[AnomalyDimension]] = Field(default_factory=_default_anomaly_series)
     """Which breakdowns of daily cost are watched."""
 
     def detector_kwargs(self) -> dict[str, Any]:
@@ -461,13 +463,14 @@ OpenAIUsageKind = Literal[
 ]
 
 
+def _default_openai_usage() -> list[OpenAIUsageKind]:
+    return ["completions", "embeddings", "images", "audio_speeches", "audio_transcriptions", "vector_stores"]
+
+
 class OpenAIConnector(_AdminApiConnector):
     """OpenAI `/v1/organization/usage/*` into openai_usage and `/v1/organization/costs` into openai_costs."""
 
-    usage: list[OpenAIUsageKind] = Field(
-        default_factory=lambda: ["completions", "embeddings", "images", "audio_speeches", "audio_transcriptions",
-                                 "vector_stores"]
-    )
+    usage: list[OpenAIUsageKind] = Field(default_factory=_default_openai_usage)
 
 
 class AnthropicConnector(_AdminApiConnector):
