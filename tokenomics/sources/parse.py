@@ -20,6 +20,7 @@ TRUE_SPELLINGS = ("true", "t", "1", "yes", "y")
 FALSE_SPELLINGS = ("false", "f", "0", "no", "n")
 """Booleans, compared lowercased: JSON `true`, CSV `TRUE`, Python `True`, `1`/`0`, `yes`/`no`."""
 
+_NAIVE = "%Y-%m-%dT%H:%M:%S%.f"
 _ISO = "%Y-%m-%dT%H:%M:%S%.f%#z"
 _US_SHORT_YEAR = r"^(\d{1,2}/\d{1,2}/)(\d{2})(\s|$)"
 _US_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p")
@@ -49,23 +50,29 @@ def parse_timestamp(text: pl.Expr, *, us_dates: bool = False) -> pl.Expr:
     (LiteLLM's StandardLoggingPayload, OpenAI report buckets).
     `us_dates`: also US dates, always month first (Azure `08/31/2025`, FOCUS spec `5/1/25` = 1 May
     2025, `8/31/2025 12:00:00 AM`). Only bills write them; in a gateway log `01/03/2025` is ambiguous
-    and stays unparsed. Each rarer spelling is only tried on values shaped like it, so an ISO column
-    pays one parse.
+    and stays unparsed. A rarer spelling is only parsed where a cheap test says the value is shaped
+    like it, so a column of ordinary timestamps pays two parses.
     """
-    s = text_or_null(text)
-    iso = s.str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T").str.replace(r"\s*(?:UTC|Z)$", "+00:00")
-    iso = pl.when(iso.str.contains(r"[+-]\d{2}:?\d{2}$")).then(iso).otherwise(iso + "+00:00")
-    from_iso = iso.str.to_datetime(_ISO, strict=False, time_unit="us").dt.convert_time_zone("UTC")
-    date_only = pl.when(s.str.len_chars() == 10).then(s)
-    naive = [date_only.str.to_datetime("%Y-%m-%d", strict=False, time_unit="us")]
+    s = text.cast(pl.String).str.strip_chars()
+    t = s.str.replace(" ", "T", literal=True, n=1)
+    parsed = [
+        t.str.to_datetime(_NAIVE, strict=False, time_unit="us").dt.replace_time_zone("UTC"),
+        t.str.to_datetime(_ISO, strict=False, time_unit="us", time_zone="UTC"),
+    ]
+    # Rarer spellings: each parse sees only the values shaped like it (null elsewhere costs nothing).
+    utc_suffix = pl.when(s.str.ends_with("UTC") | s.str.ends_with(" Z")).then(s).str.replace(r"\s*(?:UTC|Z)$", "Z")
+    parsed.append(utc_suffix.str.replace(" ", "T", literal=True, n=1).str.to_datetime(
+        _ISO, strict=False, time_unit="us", time_zone="UTC"
+    ))
+    naive = [pl.when(s.str.len_chars() == 10).then(s).str.to_datetime("%Y-%m-%d", strict=False, time_unit="us")]
     epoch = s.str.extract_groups(_EPOCH_SECONDS)
     fraction = epoch.struct.field("2").fill_null("0").str.pad_end(6, "0").str.slice(0, 6)
     micros = epoch.struct.field("1").cast(pl.Int64, strict=False) * 1_000_000 + fraction.cast(pl.Int64, strict=False)
     naive.append(micros.cast(pl.Datetime("us")))
     if us_dates:
-        us = pl.when(s.str.contains("/")).then(s.str.replace(_US_SHORT_YEAR, "${1}20${2}${3}"))
+        us = pl.when(s.str.contains("/", literal=True)).then(s).str.replace(_US_SHORT_YEAR, "${1}20${2}${3}")
         naive += [us.str.to_datetime(f, strict=False, time_unit="us") for f in _US_FORMATS]
-    return pl.coalesce(from_iso, *[n.dt.replace_time_zone("UTC") for n in naive]).cast(UTC_TS)
+    return pl.coalesce(*parsed, *[n.dt.replace_time_zone("UTC") for n in naive]).cast(UTC_TS)
 
 
 # ---------------------------------------------------------------- booleans
@@ -94,7 +101,7 @@ def count_text(text: pl.Expr) -> pl.Expr:
 
 def parse_count(text: pl.Expr) -> pl.Expr:
     """An integer count from text: "120", "120.0" and "1.2e2" all give 120; anything else null."""
-    cleaned = text_or_null(text)
+    cleaned = text.cast(pl.String).str.strip_chars()  # no null spelling parses as a number
     as_int = cleaned.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False)
     as_float = cleaned.cast(pl.Float64, strict=False)
     whole_float = pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64, strict=False))
