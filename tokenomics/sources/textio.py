@@ -1,11 +1,11 @@
-"""Text files in, all-text rows out: the one place a reader goes to read a CSV or JSON file.
+"""Text rows from a file that may be JSON or CSV, and the sniffing every such reader shares.
 
-Readers never open files themselves. They ask for rows of text fields, whatever the file holds:
 - `iter_text_rows`: a gateway's records as JSON lines, a JSON array or document, an API answer with
-  its records under an envelope key, or a CSV export (streamed: `csvio`, `jsonio`);
-- `names_fields`: whether a file's head is JSON or CSV naming the fields of a format (sniffing).
-JSON itself is decoded in one place, `jsonio` (JSON lines in DuckDB, whole documents and report
-pages with `jsonio.loads_exact`); values stay text and `tokenomics.sources.parse` types them.
+  its records under an envelope key, or a CSV export, always as the same text columns;
+- `names_fields`: whether a file's head is JSON or CSV naming the fields of a format.
+Underneath, one module per syntax: `csvio` streams CSV (bills, report exports, gateway exports),
+`jsonio` streams JSON lines through DuckDB and decodes whole documents exactly (`loads_exact`).
+Values stay text; `tokenomics.sources.parse` types them.
 """
 
 from __future__ import annotations
