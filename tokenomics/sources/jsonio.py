@@ -42,7 +42,11 @@ import polars as pl
 from polars.datatypes import DataTypeClass
 
 from tokenomics.sources.normalize import ReaderError
-from tokenomics.sources.parse import is_bad_count, parse_count  # noqa: F401 - tests/test_jsonio.py imports them here
+from tokenomics.sources.parse import (  # noqa: F401 - tests/test_jsonio.py imports them here
+    is_bad_count,
+    parse_count,
+    text_or_null,
+)
 from tokenomics.sources.readahead import read_ahead
 
 MALFORMED_JSON = "malformed_json"
@@ -289,14 +293,14 @@ def parse_json_objects(texts: pl.DataFrame, schema: dict[str, pl.DataType]) -> p
 def decode_json_text(texts: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """Decode a column of JSON-object texts into `schema` columns, row for row, plus `_reject`.
 
-    Null, empty or "null" texts decode to an all-null row; texts that are not JSON objects to a row
-    with `_reject`. Lenient where `str.json_decode` is strict: numbers or objects read into String
-    fields as text, a mismatched nested shape reads as null.
+    Absent texts (null, or any of `parse.NULL_SPELLINGS`: JSON `null`, Python `None`, empty) decode
+    to an all-null row; texts that are not JSON objects to a row with `_reject`. Lenient where
+    `str.json_decode` is strict: numbers or objects read into String fields as text, a mismatched
+    nested shape reads as null.
     """
-    text = pl.col("_text").str.strip_chars()
     frame = (
         pl.DataFrame({"_text": texts.cast(pl.String)})
-        .with_columns(pl.when(text.is_in(["", "null"])).then(None).otherwise(text).alias("_text"))
+        .with_columns(text_or_null(pl.col("_text")).alias("_text"))
         .with_row_index("_line")
     )
     return parse_json_objects(frame, schema).drop("_line")
