@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -17,6 +20,11 @@ from rich.table import Table
 
 from tokenomics.home import Home
 from tokenomics.run_progress import RunProgressView
+
+if TYPE_CHECKING:
+    from tokenomics.ingest import DayIngest
+
+T = TypeVar("T")
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)  # an error line is never wrapped mid-path: terminals wrap it whole
@@ -35,13 +43,13 @@ class UsageLine(UserError):
     exit_code = 2
 
 
-class Day(click.DateTime):
+class Day(click.ParamType[date]):
     """A UTC day option: YYYY-MM-DD, converted to a `date` (click's DateTime parses, we drop the time)."""
 
     name = "date"
 
     def __init__(self) -> None:
-        super().__init__(formats=["%Y-%m-%d"])
+        self._datetime = click.DateTime(formats=["%Y-%m-%d"])
 
     def get_metavar(self, param, ctx) -> str:
         return "YYYY-MM-DD"
@@ -50,20 +58,27 @@ class Day(click.DateTime):
         if isinstance(value, date) and not isinstance(value, datetime):
             return value
         try:
-            return super().convert(value, param, ctx).date()
+            return self._datetime.convert(value, param, ctx).date()
         except click.BadParameter:
             self.fail(f"'{value}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31", param, ctx)
 
 
-class SourceName(click.Choice):
+class SourceName(click.Choice[str]):
     """Source names as choices, listed on a wrong name; loaded on first use so `--help` stays fast."""
 
-    def __init__(self, names, extra: tuple[str, ...] = ()) -> None:
+    def __init__(self, names: Callable[[], list[str]], extra: tuple[str, ...] = ()) -> None:
         self._names, self._extra, self.case_sensitive = names, extra, True
+        self._choices: tuple[str, ...] | None = None
 
-    @functools.cached_property
+    @property
     def choices(self) -> tuple[str, ...]:
-        return (*self._names(), *self._extra)
+        if self._choices is None:
+            self._choices = (*self._names(), *self._extra)
+        return self._choices
+
+    @choices.setter
+    def choices(self, names: tuple[str, ...]) -> None:
+        self._choices = tuple(names)
 
     def get_invalid_choice_message(self, value, ctx) -> str:
         return f"unknown source '{value}'; choose one of: {', '.join(self.choices)}"
@@ -111,11 +126,20 @@ def _published_home(home) -> Home:
     return h
 
 
-def _friendly(fn):
+@contextlib.contextmanager
+def _month_errors() -> Iterator[None]:
+    """A month the warehouse cannot answer for (malformed, or without data) raises ValueError: one line."""
+    try:
+        yield
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _friendly(fn: Callable[..., T]) -> Callable[..., T]:
     """Turn the errors a user can cause into one clear line."""
 
     @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> T:
         from tokenomics.anomalies.cli_detect import DetectInputError
         from tokenomics.privacy import MissingKeyError
         from tokenomics.sources import UnknownSourceError
@@ -234,7 +258,7 @@ def run(home, start, end):
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @_friendly
-def ingest(files, source, out):
+def ingest(files: tuple[Path, ...], source: str, out: Path) -> None:
     """Normalize files outside the pipeline into canonical Parquet tables (one line per file)."""
     from tokenomics.ingest import ingest_files
 
@@ -246,14 +270,8 @@ def ingest(files, source, out):
 
     with pseudonymization_key(lambda: resolve_hmac_key(Home.resolve().root)):  # the same key as the pipeline
         report = ingest_files(list(files), source, out, errors=errors)
-    for c in report.files:
-        console.print(
-            f"{Path(c.file).name} ({c.source}): read {c.read:,}, kept {c.kept:,}, quarantined {c.quarantined:,}, "
-            f"deduplicated {c.deduplicated:,}, skipped {c.skipped:,}",
-            soft_wrap=True,
-        )
-    for line in errors:
-        err.print(f"[bold red]error:[/] {line}")
+    _print_conservation(report)
+    _print_errors(errors)
     written = ", ".join(f"{t}.parquet ({n:,})" for t, n in report.rows.items())
     console.print(f"wrote {out}/: {written or 'no rows'}; quarantine.parquet ({report.quarantined:,})")
     sys.exit(1 if errors else 0)
@@ -264,7 +282,7 @@ def ingest(files, source, out):
 @click.option("--day", type=Day(), required=True, help="UTC day to fetch.")
 @_home_option
 @_friendly
-def pull(source, day, home):
+def pull(source: str, day: date, home: Path | None) -> None:
     """Fetch one connector's UTC day into landing (SOURCE: litellm, openai_usage, ..., or openai, anthropic, buckets)."""
     from tokenomics.config import load_config
     from tokenomics.connectors import ConnectorError
@@ -290,16 +308,25 @@ def pull(source, day, home):
         with tempfile.TemporaryDirectory(prefix=".pull-report-", dir=h.root) as out, \
                 pseudonymization_key(lambda: resolve_hmac_key(h.root)):
             report = ingest_files([item.path], item.source, Path(out), errors=errors)
-        for c in report.files:
-            console.print(
-                f"{Path(c.file).name} ({c.source}): read {c.read:,}, kept {c.kept:,}, quarantined {c.quarantined:,}, "
-                f"deduplicated {c.deduplicated:,}, skipped {c.skipped:,}",
-                soft_wrap=True,
-            )
-    for line in errors:
-        err.print(f"[bold red]error:[/] {line}")
+        _print_conservation(report)
+    _print_errors(errors)
     console.print(f"pulled {source} for {the_day}: {len(landed)} file(s) in {time.monotonic() - started:.1f}s")
     sys.exit(1 if errors else 0)
+
+
+def _print_conservation(report: DayIngest) -> None:
+    """One line per file: where every row it read went."""
+    for c in report.files:
+        console.print(
+            f"{Path(c.file).name} ({c.source}): read {c.read:,}, kept {c.kept:,}, quarantined {c.quarantined:,}, "
+            f"deduplicated {c.deduplicated:,}, skipped {c.skipped:,}",
+            soft_wrap=True,
+        )
+
+
+def _print_errors(errors: list[str]) -> None:
+    for line in errors:
+        err.print(f"[bold red]error:[/] {line}")
 
 
 @main.command()
@@ -328,11 +355,9 @@ def chargeback(home, month, out):
 
     h = _published_home(home)
     out = out or h.reports / "chargeback"
-    try:
+    with _month_errors():
         paths = write_statements(h.warehouse, month, out)
         allocation, _ = load_month(h.warehouse, month)
-    except ValueError as exc:
-        raise UserError(str(exc)) from exc
     focus = write_focus(allocation, out / month, stem=f"focus-1.2_allocated_{month}")
     teams = sorted({p.stem for p in paths})
     console.print(f"[green]wrote[/] {len(teams)} team statements for {month} to {out / month}: {', '.join(teams)}")
@@ -349,12 +374,10 @@ def report(home, month, out):
     from tokenomics.report.html import latest_month, write_report
 
     h = _published_home(home)
-    try:
+    with _month_errors():
         month = month or latest_month(h.warehouse)
         with console.status(f"rendering the {month} report ..."):
             path = write_report(h.warehouse, out or h.reports / f"report-{month}.html", month)
-    except ValueError as exc:
-        raise UserError(str(exc)) from exc
     console.print(f"[green]wrote[/] {path}", soft_wrap=True)
 
 
