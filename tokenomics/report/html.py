@@ -104,6 +104,18 @@ class _Warehouse:
         return all(t in self.tables for t in tables)
 
 
+def _published_rows(section: Section, w: _Warehouse, table: str, sql: str, params: list, none_found: str) -> pl.DataFrame | None:
+    """The rows a section draws, or None once the section says why it has none (table not published, no rows)."""
+    if not w.has(table):
+        section.empty = f"{table} is not published"
+        return None
+    frame = w.frame(sql, params)
+    if frame.height == 0:
+        section.empty = none_found
+        return None
+    return frame
+
+
 def _month_bounds(month: str) -> tuple[date, date]:
     first = date.fromisoformat(f"{month}-01")
     nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
@@ -151,12 +163,10 @@ def _bill_section(w: _Warehouse, month: str) -> Section:
         "Each provider's bill (effective cost, after discounts and credits) beside what the gateways saw at our "
         "prices; the gap is split into its causes at the bill's own per-token prices.",
     )
-    if not w.has("reconciliation_daily"):
-        section.empty = "reconciliation_daily is not published"
-        return section
-    frame = w.frame(RECONCILIATION, [month])
-    if frame.height == 0:
-        section.empty = "no bills or gateway usage this month"
+    frame = _published_rows(
+        section, w, "reconciliation_daily", RECONCILIATION, [month], "no bills or gateway usage this month"
+    )
+    if frame is None:
         return section
     section.charts.append(charts.to_svg(charts.bill_vs_gateway(frame)))
     if frame.select(list(charts.CAUSE_COLUMNS)).to_numpy().any():
@@ -242,17 +252,14 @@ def _budget_section(w: _Warehouse, month: str) -> Section:
         "Month-to-date spend (bill-true: allocation totals, residual included) against the month-end forecast "
         "and the budget, per day of the month.",
     )
-    if not w.has("budget_status"):
-        section.empty = "budget_status is not published"
-        return section
-    frame = w.frame(
+    frame = _published_rows(
+        section, w, "budget_status",
         "SELECT team || coalesce('/' || feature, '') AS budget, as_of AS day, mtd_spend_usd AS spent_usd, "
         "forecast_usd, budget_usd, pct_used, status FROM budget_status "
         "WHERE left(CAST(month AS VARCHAR), 7) = ? ORDER BY budget, day",
-        [month],
-    )
-    if frame.height == 0:
-        section.empty = "no budgets configured, or none this month"
+        [month], "no budgets configured, or none this month",
+    )  # fmt: skip
+    if frame is None:
         return section
     section.charts.append(charts.to_svg(charts.budget_burn(frame)))
     latest = frame.filter(pl.col("day") == pl.col("day").max()).sort("pct_used", descending=True)
@@ -272,19 +279,16 @@ def _savings_section(w: _Warehouse, month: str) -> Section:
         "What a change would save per month, ranked in dollars (trailing 30 days). A smaller model is always "
         "low confidence: evaluate quality first.",
     )
-    if not w.has("savings_opportunities"):
-        section.empty = "savings_opportunities is not published"
-        return section
     _, nxt = _month_bounds(month)
-    frame = w.frame(
+    frame = _published_rows(
+        section, w, "savings_opportunities",
         "SELECT team || '/' || feature || ': ' || model || coalesce(' → ' || target_model, '') AS label, opportunity, "
         "team, feature, model, target_model, current_monthly_usd, monthly_savings_usd, confidence "
         "FROM savings_opportunities WHERE as_of = (SELECT max(as_of) FROM savings_opportunities WHERE as_of < ?) "
         "AND monthly_savings_usd > 0 ORDER BY monthly_savings_usd DESC LIMIT ?",
-        [nxt, MAX_SAVINGS],
-    )
-    if frame.height == 0:
-        section.empty = "no savings opportunities found"
+        [nxt, MAX_SAVINGS], "no savings opportunities found",
+    )  # fmt: skip
+    if frame is None:
         return section
     section.charts.append(charts.to_svg(charts.savings_ranked(frame)))
     section.tables.append(
@@ -302,17 +306,14 @@ def _tco_section(w: _Warehouse, month: str) -> Section:
         "The API traffic an open model could take over, its API cost today, and what self-hosting it would cost "
         "per month at each assumed utilisation (log scale).",
     )
-    if not w.has("self_host_tco"):
-        section.empty = "self_host_tco is not published"
-        return section
     _, nxt = _month_bounds(month)
-    frame = w.frame(
+    frame = _published_rows(
+        section, w, "self_host_tco",
         "SELECT open_model, gpu, utilization_pct, gpus_needed, api_monthly_usd, monthly_self_host_usd, monthly_savings_usd, verdict "
         "FROM self_host_tco WHERE as_of = (SELECT max(as_of) FROM self_host_tco WHERE as_of < ?) ORDER BY open_model, utilization_pct",
-        [nxt],
-    )
-    if frame.height == 0:
-        section.empty = "no candidate traffic for self-hosting"
+        [nxt], "no candidate traffic for self-hosting",
+    )  # fmt: skip
+    if frame is None:
         return section
     section.charts.append(charts.to_svg(charts.self_host_vs_api(frame)))
     section.tables.append(
