@@ -9,7 +9,6 @@ its outer braces.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import uuid
 from datetime import date, timedelta
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tokenomics.generator.billing.csv_export import write_csv_export
 from tokenomics.generator.billing.ledger import Ledger
 from tokenomics.generator.billing.other_services import AZURE_OTHER
 from tokenomics.generator.billing.usage import Group, plain
@@ -117,10 +117,5 @@ def write_azure(groups: list[Group], days: list[date], landing: Path, seed: int,
                              "ResourceName": svc.detail("resource"), "UnitOfMeasure": svc.unit,
                              "PayGPrice": plain(svc.rate)})
         path = landing / "azure_cost" / str(day) / f"ea_actualcost_{day.strftime('%Y%m%d')}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=HEADER, lineterminator="\r\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        written.append(path)
+        written.append(write_csv_export(path, HEADER, rows, encoding="utf-8-sig", lineterminator="\r\n"))
     return written

@@ -10,7 +10,6 @@ decimals; ChargePeriodEnd is exclusive; Tags is a JSON object.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from datetime import date, timedelta
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tokenomics.generator.billing.csv_export import write_csv_export
 from tokenomics.generator.billing.ledger import Ledger
 from tokenomics.generator.billing.other_services import AWS_OTHER
 from tokenomics.generator.billing.usage import Group, fixed, money, plain
@@ -111,10 +111,5 @@ def write_focus(groups: list[Group], days: list[date], landing: Path, seed: int,
                 operation=svc.detail("operation"), code=svc.service,
             ))
         path = landing / "focus" / str(day) / f"focus-1.2_{ACCOUNT[1]}_{day}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-        written.append(path)
+        written.append(write_csv_export(path, COLUMNS, rows, encoding="utf-8", lineterminator="\n"))
     return written
