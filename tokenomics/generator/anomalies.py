@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from tokenomics.generator.company import DORMANT, STREAM_INDEX, STREAMS
+from tokenomics.generator.company import DORMANT, STREAM_INDEX, STREAMS, Stream
 
 
 @dataclass(frozen=True)
@@ -79,30 +79,37 @@ def place(days: int) -> list[Placed]:
 
 def _describe(kind: str, first: int, last: int) -> Placed:
     if kind == "retry_storm":
-        s = STREAMS[STREAM_INDEX[STORM_STREAM]]
-        return Placed(kind, first, last, s.team, s.feature, s.spec.name, s.spec.provider,
-                      f"client retry loop: {STORM_VOLUME:g}x requests, {STORM_ERRORS:.0%} errors, "
-                      "attempted_retries 1-3")
+        return _on_stream(kind, first, last, _stream(STORM_STREAM),
+                          f"client retry loop: {STORM_VOLUME:g}x requests, {STORM_ERRORS:.0%} errors, "
+                          "attempted_retries 1-3")
     if kind == "prompt_bloat":
-        s = STREAMS[STREAM_INDEX[BLOAT_STREAM]]
-        return Placed(kind, first, last, s.team, s.feature, s.spec.name, s.spec.provider,
-                      f"prompt template grew: input tokens per request x{BLOAT_FACTOR:g}")
+        return _on_stream(kind, first, last, _stream(BLOAT_STREAM),
+                          f"prompt template grew: input tokens per request x{BLOAT_FACTOR:g}")
     if kind == "new_team":
         return Placed(kind, first, last, NEW_TEAM, None, None, None,
                       f"team '{NEW_TEAM}' starts sending traffic (agent-planner on o4-mini, agent-tools on claude-sonnet-4)")
     if kind == "model_switch":
-        old, new = STREAMS[STREAM_INDEX[SWITCH_FROM]], STREAMS[STREAM_INDEX[SWITCH_TO]]
-        return Placed(kind, first, last, new.team, new.feature, new.spec.name, new.spec.provider,
-                      f"feature moved from {old.spec.name} to the more expensive {new.spec.name}")
+        old, new = _stream(SWITCH_FROM), _stream(SWITCH_TO)
+        return _on_stream(kind, first, last, new,
+                          f"feature moved from {old.spec.name} to the more expensive {new.spec.name}")
     if kind == "cache_collapse":
-        s = STREAMS[STREAM_INDEX[COLLAPSE_STREAM]]
-        return Placed(kind, first, last, s.team, s.feature, s.spec.name, s.spec.provider,
-                      f"prompt cache hit rate fell from {s.profile.cache_hit:.0%} to {COLLAPSE_HIT:.0%} "
-                      "(cache writes instead of reads)")
+        s = _stream(COLLAPSE_STREAM)
+        return _on_stream(kind, first, last, s,
+                          f"prompt cache hit rate fell from {s.profile.cache_hit:.0%} to {COLLAPSE_HIT:.0%} "
+                          "(cache writes instead of reads)")
     if kind == "outage":
         return Placed(kind, first, last, None, None, None, OUTAGE_PROVIDER,
                       f"{OUTAGE_PROVIDER} API outage: traffic x{OUTAGE_VOLUME:g}, {OUTAGE_ERRORS:.0%} of requests fail")
     raise ValueError(kind)
+
+
+def _stream(name: str) -> Stream:
+    return STREAMS[STREAM_INDEX[name]]
+
+
+def _on_stream(kind: str, first: int, last: int, s: Stream, explanation: str) -> Placed:
+    """An anomaly of one stream: the stream's team, feature, model and provider are where it shows."""
+    return Placed(kind, first, last, s.team, s.feature, s.spec.name, s.spec.provider, explanation)
 
 
 def effects(days: int, placed: list[Placed]) -> Effects:
