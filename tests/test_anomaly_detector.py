@@ -179,7 +179,9 @@ def test_a_3x_day_alerts_below_5_only_on_a_series_whose_normal_days_stay_calm():
     assert heavy["is_anomaly"] is False
 
 
-def test_an_intermittent_series_does_not_alert_in_its_first_three_weeks():
-    values = [0, 3, 0, 0, 2, 0, 1] * 2 + [0, 0, 0, 0, 0, 0, 30] + [0, 2, 0, 1, 0, 3, 0] * 2
-    out = rows(detect(frame(values), DetectorParams(min_abs_impact=0)))
-    assert not any(r["is_anomaly"] for r in out[:21])
+def test_a_drop_on_an_intermittent_series_never_alerts_but_a_burst_does():
+    values = [4, 3, 0, 5, 2, 0, 4] * 4 + [0] * 5 + [4, 30, 3]  # four weeks, five zero days, a burst
+    flagged = [i for i, r in enumerate(rows(detect(frame(values), DetectorParams(min_abs_impact=0)))) if r["is_anomaly"]]
+    assert 34 in flagged and not set(flagged) & set(range(28, 33))
+    with_drops = DetectorParams(min_abs_impact=0, intermittent_drops=True)
+    assert set(range(28, 33)) & {i for i, r in enumerate(rows(detect(frame(values), with_drops))) if r["is_anomaly"]}

@@ -23,8 +23,9 @@ benchmarks/score_detector.py on its own synthetic company and on tokenomics/gene
   alert at |z| >= 7 (`intermittent_threshold`): a count of 0-or-a-few has a heavy right tail against
   its robust scale (Poisson noise of a small mean), and at 4.0 they raised more false episodes than
   true ones on benchmarks/independent_series.py (34 false, 29 true; at 7: 7 false, 28 true). They
-  alert only after 21 days (`intermittent_min_history`): every false episode left on them was in
-  their first two weeks, a "drop" to the zero that is their normal day.
+  never alert on a drop (`intermittent_drops`): a zero day is their normal day, and 4 of the 5 false
+  episodes left on them were such "drops" in their first two weeks. (Waiting 21 days before any
+  alert removed those too, but it hid a retry storm on day 18 of a generated company.)
 * Persistence (sums, not rates). One day alerts alone at |z| >= 5, or at 4.25 when it is 3x (or 1/3)
   its expectation and no normal day of the scale window reached |z| 3 (a heavy-tailed series gets no
   ratio shortcut: its 3x days are noise); two same-sign days in a row alert at |z| >= 3.5; three
@@ -115,7 +116,7 @@ class DetectorParams:
     warmup_days: int = 28  # before this many days of history, every |z| is read `warmup_margin` lower
     warmup_margin: float = 1.0
     intermittent_zero_share: float = 0.2  # this share of zero days (after the first non-zero) = intermittent
-    intermittent_min_history: int = 21  # days of history before an intermittent series can alert
+    intermittent_drops: bool = False  # a drop on an intermittent series never alerts: a zero day is its normal
     single_day_ratio: float = 3.0  # a day at `threshold` alerts alone when value/expected >= this or <= 1/this
     intermittent_threshold: float = 7.0  # |robust z| needed on an intermittent series (see `_series_units`)
     level_shift_days: int = 3  # anomalous same-sign days in one episode that make a level shift
@@ -444,7 +445,8 @@ def _scan(grid: _Grid, p: DetectorParams) -> _Run:
                 z = (y_t - center) / scale
 
             eligible = present[:, t] & (n_hist >= p.min_history_days) & np.isfinite(y_t) & np.isfinite(z)
-            eligible &= ~intermittent | (n_hist >= p.intermittent_min_history)
+            if not p.intermittent_drops:
+                eligible &= ~(intermittent & (z < 0))
             # a scale from a few weeks of residuals is itself uncertain: read young series' z lower
             z_gate = np.where(n_hist < p.warmup_days, np.sign(z) * np.maximum(np.abs(z) - p.warmup_margin, 0), z)
             sign = np.sign(z).astype(np.int8)
