@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import polars as pl
 from click.testing import CliRunner
 
-from tokenomics.cli import main
+from pipelines.cli import main
 
 FIX = "tests/fixtures"
 

@@ -9,10 +9,10 @@ from datetime import date
 import dagster as dg
 from click.testing import CliRunner
 
+from pipelines.cli import main
 from pipelines.definitions import defs
 from pipelines.instance import instance_for
 from tokenomics import sources
-from tokenomics.cli import main
 from tokenomics.connectors import PULLABLE
 from tokenomics.generator import generate
 from tokenomics.home import Home

@@ -2,8 +2,8 @@
 
 from click.testing import CliRunner
 
+from pipelines.cli import main
 from tokenomics import __version__
-from tokenomics.cli import main
 
 
 def _run(*args):

@@ -243,7 +243,7 @@ def test_connector_assets_feed_the_lake_and_leak_no_key(home, api):
 def test_cli_pull_prints_the_conservation_report(home, api):
     from click.testing import CliRunner
 
-    from tokenomics.cli import main
+    from pipelines.cli import main
 
     _serve_costs(api)
     result = CliRunner().invoke(main, ["pull", "openai_costs", "--day", str(DAY), "--home", str(home.root)])

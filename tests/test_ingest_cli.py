@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 from click.testing import CliRunner
 
-from tokenomics.cli import main
+from pipelines.cli import main
 from tokenomics.config import load_config
 from tokenomics.home import Home
 from tokenomics.ingest import lake_enrichers, write_day

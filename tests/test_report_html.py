@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pipelines.cli import main
 from tests.conftest import E2E_START
-from tokenomics.cli import main
 from tokenomics.report.html import money
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,4 +1,8 @@
-"""The `tokenomics` command: generate a sample company, run the pipeline, ingest files, detect anomalies."""
+"""The `tokenomics` command's library part: generate, ingest, pull, detect, chargeback, report, views.
+
+The commands that run Dagster (`run`, `demo`) are added by `pipelines.cli`, the console script's entry
+point, so the library never imports the layers above it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,7 +23,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from tokenomics.home import Home
-from tokenomics.run_progress import RunProgressView
 
 if TYPE_CHECKING:
     from tokenomics.ingest import DayIngest
@@ -109,7 +112,7 @@ class TokenomicsGroup(click.Group):
             raise UsageLine(f"{exc.format_message()}{where}") from None
 
 
-def _home_option(f):
+def home_option(f):
     return click.option(
         "--home",
         type=click.Path(file_okay=False, path_type=Path),
@@ -135,7 +138,7 @@ def _month_errors() -> Iterator[None]:
         raise UserError(str(exc)) from exc
 
 
-def _friendly(fn: Callable[..., T]) -> Callable[..., T]:
+def friendly(fn: Callable[..., T]) -> Callable[..., T]:
     """Turn the errors a user can cause into one clear line."""
 
     @functools.wraps(fn)
@@ -174,12 +177,12 @@ def main() -> None:
 
 
 @main.command()
-@_home_option
+@home_option
 @click.option("--start", type=Day(), required=True, help="First day to generate (UTC).")
 @click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="Number of days.")
 @click.option("--events-per-day", type=click.IntRange(1), default=5000, show_default=True, help="Average gateway requests per day.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Random seed: the same seed writes the same files.")
-@_friendly
+@friendly
 def generate(home, start, days, events_per_day, seed):
     """Write a synthetic company's gateway logs and provider bills in every supported format, plus truth/."""
     from tokenomics.generator import generate as run_generate
@@ -195,61 +198,6 @@ def generate(home, start, days, events_per_day, seed):
                 console.print(f"  {key}: {value}")
 
 
-def _landing_days(h: Home) -> list[date]:
-    days = set()
-    if h.landing.is_dir():
-        for source_dir in h.landing.iterdir():
-            for d in source_dir.iterdir() if source_dir.is_dir() else []:
-                try:
-                    days.add(date.fromisoformat(d.name))
-                except ValueError:
-                    continue
-    return sorted(days)
-
-
-def _run(h: Home, start: date | None, end: date | None):
-    from pipelines.runner import run_days
-
-    days = _landing_days(h)
-    if start is None or end is None:
-        if not days:
-            raise UserError(f"no landing files under {h.landing}; run `tokenomics generate` or pass --start/--end")
-        start, end = start or days[0], end or days[-1]
-    if end < start:
-        raise UserError(f"--end {end} is before --start {start}")
-    n_days = (end - start).days + 1
-    console.print(f"materializing {start} .. {end} ({n_days} day{'s' if n_days != 1 else ''}) through Dagster")
-    t0 = time.perf_counter()
-    with RunProgressView(console, f"{start} .. {end}") as view:
-        # the view prints failures and warnings from the run's events; the console logger stays quiet
-        result = run_days(h, start, end, log_level="CRITICAL", progress=view)
-    elapsed = time.perf_counter() - t0
-    if not result.success:
-        if view.failures:
-            step, message = view.failures[0]
-            detail = f"{step}: {message}"
-        else:
-            failed = [e for e in result.all_events if e.is_failure]
-            detail = failed[0].message if failed else "see the Dagster run logs"
-        raise UserError(f"run {result.run_id[:8]} failed at {detail} (full trace: `make ui`, run {result.run_id})")
-    console.print(
-        f"[green]materialized[/] {start} .. {end}: {view.materialized} of {view.planned} asset-days, "
-        f"{len(view.steps_done)} steps in {elapsed:.1f}s (run {result.run_id[:8]})",
-        soft_wrap=True,
-    )
-    return result
-
-
-@main.command()
-@_home_option
-@click.option("--start", type=Day(), default=None, help="First day (UTC). Default: first day with landing files.")
-@click.option("--end", type=Day(), default=None, help="Last day, inclusive. Default: last day with landing files.")
-@_friendly
-def run(home, start, end):
-    """Materialize days through Dagster in-process (one single-run backfill, as the UI does)."""
-    _run(Home.resolve(home), start, end)
-
-
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -257,7 +205,7 @@ def run(home, start, end):
     show_choices=False, help="Reader name (e.g. litellm, openai_costs, aws_cur), or 'auto' to recognize each file.",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
-@_friendly
+@friendly
 def ingest(files: tuple[Path, ...], source: str, out: Path) -> None:
     """Normalize files outside the pipeline into canonical Parquet tables (one line per file)."""
     from tokenomics.ingest import ingest_files
@@ -280,8 +228,8 @@ def ingest(files: tuple[Path, ...], source: str, out: Path) -> None:
 @main.command()
 @click.argument("source", type=SourceName(_pullable_sources))
 @click.option("--day", type=Day(), required=True, help="UTC day to fetch.")
-@_home_option
-@_friendly
+@home_option
+@friendly
 def pull(source: str, day: date, home: Path | None) -> None:
     """Fetch one connector's UTC day into landing (SOURCE: litellm, openai_usage, ..., or openai, anthropic, buckets)."""
     from tokenomics.config import load_config
@@ -332,7 +280,7 @@ def _print_errors(errors: list[str]) -> None:
 @main.command()
 @click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV or Parquet with columns day, series, value.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output CSV or Parquet (by extension).")
-@_friendly
+@friendly
 def detect(input_path, out):
     """Run the anomaly detector on any daily series table (day, series, value)."""
     from tokenomics.anomalies.cli_detect import run_detect
@@ -344,10 +292,10 @@ def detect(input_path, out):
 
 
 @main.command()
-@_home_option
+@home_option
 @click.option("--month", required=True, help="Month to charge back, YYYY-MM.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Output folder. Default: <home>/reports/chargeback")
-@_friendly
+@friendly
 def chargeback(home, month, out):
     """Write one chargeback statement per team for a month (CSV and Markdown), plus a FOCUS 1.2 file."""
     from tokenomics.finance.chargeback import load_month, write_statements
@@ -365,10 +313,10 @@ def chargeback(home, month, out):
 
 
 @main.command()
-@_home_option
+@home_option
 @click.option("--month", default=None, help="Month to report, YYYY-MM. Default: the latest month with usage.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output HTML file. Default: <home>/reports/report-<month>.html")
-@_friendly
+@friendly
 def report(home, month, out):
     """Write the offline HTML report: charts (inline SVG) and money tables, one self-contained file."""
     from tokenomics.report.html import latest_month, write_report
@@ -425,8 +373,8 @@ def print_summary(h: Home) -> None:
 
 
 @main.command()
-@_home_option
-@_friendly
+@home_option
+@friendly
 def summary(home):
     """Reprint the summary of the published warehouse (what `demo` prints after a run)."""
     h = _published_home(home)
@@ -435,8 +383,8 @@ def summary(home):
 
 @main.command("check-config")
 @click.argument("config_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@_home_option
-@_friendly
+@home_option
+@friendly
 def check_config(config_file, home):
     """Validate tokenomics.yaml alone (default: <home>/tokenomics.yaml); an error names the key."""
     from tokenomics.config import load_config
@@ -450,26 +398,6 @@ def check_config(config_file, home):
         f"{len(config.prices.overrides)} price overrides",
         soft_wrap=True,
     )
-
-
-@main.command()
-@_home_option
-@click.option("--days", type=click.IntRange(1, 400), default=45, show_default=True, help="Days of history to generate.")
-@click.option("--events-per-day", type=click.IntRange(1), default=3000, show_default=True)
-@click.option("--seed", type=int, default=7, show_default=True)
-@_friendly
-def demo(home, days, events_per_day, seed):
-    """Generate a sample company, run every day through Dagster, print a summary."""
-    from tokenomics.generator import generate as run_generate
-
-    h = Home.resolve(home)
-    end = datetime.now(timezone.utc).date() - timedelta(days=1)
-    start = end - timedelta(days=days - 1)
-    with console.status(f"generating {days} days of a sample company into {h.root} ..."):
-        run_generate(h.root, start, days, events_per_day, seed)
-    console.print(f"[green]generated[/] {days} days ({start} .. {end}) in {h.landing}")
-    _run(h, start, end)
-    print_summary(h)
 
 
 if __name__ == "__main__":
