@@ -9,8 +9,8 @@ import pytest
 
 from tokenomics import sources
 from tokenomics.ingest import normalize_file
-from tokenomics.sources.csvio import csv_columns, has_columns, iter_csv_chunks
 from tokenomics.sources.normalize import ReaderError
+from tokenomics.sources.text import csv_columns, has_columns, iter_csv_chunks
 
 LITELLM = Path(__file__).parent / "fixtures" / "litellm"
 

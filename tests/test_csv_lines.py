@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tokenomics.ingest import normalize_file
-from tokenomics.sources.csvio import iter_csv_chunks, record_start_lines
+from tokenomics.sources.text import iter_csv_chunks, record_start_lines
 
 MULTILINE = Path("tests/fixtures/litellm/multiline_body.csv")
 

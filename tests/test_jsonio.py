@@ -5,14 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tokenomics.sources.jsonio import (
-    decode_json_text,
-    is_bad_count,
-    iter_json_records,
-    parse_count,
-    parse_json_objects,
-)
 from tokenomics.sources.normalize import ReaderError
+from tokenomics.sources.parse import is_bad_count, parse_count
+from tokenomics.sources.text import decode_json_text, iter_json_records, parse_json_objects
 
 SCHEMA = {"id": pl.String, "n": pl.String}
 

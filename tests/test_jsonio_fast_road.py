@@ -5,9 +5,9 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from tokenomics.sources import jsonio
 from tokenomics.sources.litellm import SPEND_LOG_FIELDS
 from tokenomics.sources.otel import OTLP_TRACES
+from tokenomics.sources.text import jsonio
 
 SCHEMA = {"id": pl.String, "n": pl.String, "nested": pl.Struct({"k": pl.String, "xs": pl.List(pl.String)})}
 GOOD = [b'{"id": "a%d", "n": %d.50, "nested": {"k": {"deep": 1}, "xs": [1, "x"]}}\n' % (i, i) for i in range(9)]

@@ -7,9 +7,8 @@ import pytest
 
 from tokenomics.ingest import _dedup_to
 from tokenomics.schema import TABLES, empty
-from tokenomics.sources.csvio import iter_csv_chunks
-from tokenomics.sources.jsonio import iter_json_records
 from tokenomics.sources.normalize import ReaderError
+from tokenomics.sources.text import iter_csv_chunks, iter_json_records
 
 QUOTED_CSV = (
     b'\xef\xbb\xbfid, note ,n\n'

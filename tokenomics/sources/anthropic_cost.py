@@ -22,7 +22,7 @@ import polars as pl
 from tokenomics.sources import api_pages as ap
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_money, parse_timestamp, unparsed
-from tokenomics.sources.textio import is_json_head
+from tokenomics.sources.text import is_json_head
 
 SOURCE = "anthropic_cost"
 TABLES = ("billing_lines",)

@@ -23,7 +23,7 @@ import polars as pl
 from tokenomics.sources import api_pages as ap
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_count, parse_timestamp, unparsed
-from tokenomics.sources.textio import is_json_head
+from tokenomics.sources.text import is_json_head
 
 SOURCE = "anthropic_usage"
 TABLES = ("provider_usage",)

@@ -28,11 +28,9 @@ from pathlib import Path
 
 import polars as pl
 
-from tokenomics.sources.csvio import has_columns, iter_csv_chunks
-from tokenomics.sources.jsonio import iter_json_values
 from tokenomics.sources.normalize import ReaderError, Staged
 from tokenomics.sources.parse import parse_timestamp, text_or_null
-from tokenomics.sources.textio import is_json_head
+from tokenomics.sources.text import has_columns, is_json_head, iter_csv_chunks, iter_json_values
 
 TIME_COLUMNS = frozenset({"start_time", "end_time", "start_time_iso", "end_time_iso", "starting_at", "ending_at"})
 MARKERS = ("_line", "_page", "_reject")

@@ -19,10 +19,10 @@ import polars as pl
 
 from tokenomics.schema import MONEY, UTC_TS
 from tokenomics.sources.cloud_skus import SKU_PARSERS, consumed_unit_name, unit_block
-from tokenomics.sources.csvio import csv_columns, iter_csv_chunks
 from tokenomics.sources.normalize import ReaderError, Staged
 from tokenomics.sources.parse import money_text as parse_money_text
 from tokenomics.sources.parse import parse_money, parse_timestamp, text_or_null, unparsed
+from tokenomics.sources.text import csv_columns, iter_csv_chunks
 
 TABLE = "billing_lines"
 

@@ -23,7 +23,7 @@ import polars as pl
 from tokenomics.sources import gateways as gw
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_bool, parse_money, text_or_null
-from tokenomics.sources.textio import names_fields
+from tokenomics.sources.text import names_fields
 
 SOURCE = "cloudflare"
 TABLES = ("usage_events",)

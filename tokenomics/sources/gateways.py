@@ -1,6 +1,6 @@
 """Steps every gateway request-log reader shares (LiteLLM, Helicone, Portkey, Cloudflare, Langfuse, OpenRouter).
 
-A gateway reader reads its records as text (`textio.iter_text_rows`), names its count texts, its
+A gateway reader reads its records as text (`text.iter_text_rows`), names its count texts, its
 timestamp text and its canonical columns, and hands them to `stage_usage`, which does the rest the
 same way for every gateway: skip the rows that never reached a provider, parse the counts
 (`bad_token_count`) and the timestamp (`unparseable_timestamp`) with `tokenomics.sources.parse`,
@@ -21,7 +21,7 @@ from tokenomics.providers import normalize_provider
 from tokenomics.sources.labels import json_object_labels
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_money, parse_timestamp, text_or_null, unparsed, with_counts
-from tokenomics.sources.textio import iter_text_rows
+from tokenomics.sources.text import iter_text_rows
 
 TEAM_KEY = r"(?i)^(team|team[_\-. ]?(id|name|alias))$"
 """Metadata / custom property keys taken as the gateway's team hint."""
@@ -41,7 +41,7 @@ def read_logs(
     chunk_rows: int,
     envelope: str | None = None,
 ) -> Iterator[Staged]:
-    """Staged chunks of one gateway export: its text rows (`textio.iter_text_rows`) through `stage`."""
+    """Staged chunks of one gateway export: its text rows (`text.iter_text_rows`) through `stage`."""
     for frame in iter_text_rows(Path(path), source=source, fields=fields, envelope=envelope, chunk_rows=chunk_rows):
         yield stage(frame)
 

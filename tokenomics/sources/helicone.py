@@ -32,7 +32,7 @@ from tokenomics.privacy import pseudonymize
 from tokenomics.sources import gateways as gw
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_money, text_or_null
-from tokenomics.sources.textio import names_fields
+from tokenomics.sources.text import names_fields
 
 SOURCE = "helicone"
 TABLES = ("usage_events",)

@@ -41,7 +41,7 @@ from tokenomics.sources import gateways as gw
 from tokenomics.sources.labels import json_object_labels
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import text_or_null
-from tokenomics.sources.textio import names_fields
+from tokenomics.sources.text import names_fields
 
 SOURCE = "langfuse"
 TABLES = ("usage_events",)

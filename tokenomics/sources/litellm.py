@@ -38,11 +38,10 @@ import polars as pl
 from tokenomics.privacy import pseudonymize
 from tokenomics.providers import normalize_provider
 from tokenomics.sources import gateways as gw
-from tokenomics.sources.jsonio import decode_json_text
 from tokenomics.sources.labels import json_object_labels
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_bool, parse_count, parse_timestamp, text_or_null
-from tokenomics.sources.textio import names_fields
+from tokenomics.sources.text import decode_json_text, names_fields
 
 SOURCE = "litellm"
 TABLES = ("usage_events",)

@@ -34,10 +34,10 @@ import polars as pl
 
 from tokenomics.privacy import pseudonymize
 from tokenomics.providers import normalize_provider
-from tokenomics.sources.jsonio import iter_json_records
 from tokenomics.sources.labels import keep_label
 from tokenomics.sources.normalize import Staged
 from tokenomics.sources.parse import parse_bool, parse_count, text_or_null, unparsed, with_counts
+from tokenomics.sources.text import iter_json_records
 
 SOURCE = "otel"
 TABLES = ("usage_events",)

@@ -42,11 +42,7 @@ import polars as pl
 from polars.datatypes import DataTypeClass
 
 from tokenomics.sources.normalize import ReaderError
-from tokenomics.sources.parse import (  # noqa: F401 - tests/test_jsonio.py imports them here
-    is_bad_count,
-    parse_count,
-    text_or_null,
-)
+from tokenomics.sources.parse import text_or_null
 from tokenomics.sources.readahead import read_ahead
 
 MALFORMED_JSON = "malformed_json"

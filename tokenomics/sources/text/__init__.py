@@ -3,8 +3,9 @@
 - `iter_text_rows`: a gateway's records as JSON lines, a JSON array or document, an API answer with
   its records under an envelope key, or a CSV export, always as the same text columns;
 - `names_fields`: whether a file's head is JSON or CSV naming the fields of a format.
-Underneath, one module per syntax: `csvio` streams CSV (bills, report exports, gateway exports),
-`jsonio` streams JSON lines through DuckDB and decodes whole documents exactly (`loads_exact`).
+Every reader reads text through this package and nothing else. Underneath, one module per syntax:
+`csvio` streams CSV (bills, report exports, gateway exports), `jsonio` streams JSON lines through
+DuckDB and decodes whole documents exactly (`loads_exact`, the one JSON decoder for documents).
 Values stay text; `tokenomics.sources.parse` types them.
 """
 
@@ -15,8 +16,21 @@ from pathlib import Path
 
 import polars as pl
 
-from tokenomics.sources.csvio import has_columns, iter_csv_chunks
-from tokenomics.sources.jsonio import iter_json_records
+from tokenomics.sources.text.csvio import csv_columns, has_columns, iter_csv_chunks, open_csv_bytes, record_start_lines
+from tokenomics.sources.text.jsonio import (
+    decode_json_text,
+    iter_json_records,
+    iter_json_values,
+    loads_exact,
+    parse_json_objects,
+    release_database,
+)
+
+__all__ = [
+    "csv_columns", "decode_json_text", "has_columns", "is_json_head", "iter_csv_chunks", "iter_json_records",
+    "iter_json_values", "iter_text_rows", "loads_exact", "names_fields", "open_csv_bytes", "parse_json_objects",
+    "record_start_lines", "release_database",
+]
 
 BOM = b"\xef\xbb\xbf"
 
