@@ -10,12 +10,15 @@ tokenomics/generator, on purpose (issue 10, point 8):
 * events: spikes of 1-3 days (x2.5-8), drops of 1-3 days (x0.03-0.35), level shifts up or down
   that persist, ramps that grow over 4-7 days; at most one event per series, after day 45.
 
-    python benchmarks/independent_series.py                  # tuning seeds 11-15, then held-out seeds 21-25
-    python benchmarks/independent_series.py --seeds 31 32    # any other seeds
+    python benchmarks/independent_series.py                  # tuning seeds 11-15 and 16-20
+    python benchmarks/independent_series.py --held-out       # once, after freezing: seeds 21-25 and 31-40
+    python benchmarks/independent_series.py --seeds 41 42    # any other seeds
 
-Seeds 11-15 are the tuning set: every detector change of issue 10 was chosen on them. Seeds 21-25 are
-held out: they were scored once, after the detector was frozen (2026-12-04), and are not to be used
-for choosing a knob (pick new held-out seeds if they ever are).
+Seeds 11-15 are the tuning set (16-20 extra tuning seeds): every detector change of issue 10 was
+chosen on them. Seeds 21-25 were held out for the first round of issue 10 point 8 and scored once
+after it was frozen (2026-12-04); they have been seen since, so they are no longer a clean test.
+Seeds 31-40 are the held-out set from the second round on (declared before any change of that round):
+score them only once the detector is frozen, and never use them to choose a knob.
 
 Score, per event and per detector episode (an episode = consecutive flagged days, by episode_id):
 an event is found when its series is flagged on a day in [start, start + 2] (a ramp: any day while
@@ -38,7 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 START = date(2024, 1, 1)
 TUNING_SEEDS = (11, 12, 13, 14, 15)
-HELD_OUT_SEEDS = (21, 22, 23, 24, 25)
+EXTRA_TUNING_SEEDS = (16, 17, 18, 19, 20)
+SEEN_HELD_OUT_SEEDS = (21, 22, 23, 24, 25)  # held out in round one, seen since
+HELD_OUT_SEEDS = tuple(range(31, 41))
 EVENT_KINDS = ("spike", "drop", "level_shift", "ramp")
 
 
@@ -145,11 +150,18 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
-        epilog=f"Tuning seeds: {list(TUNING_SEEDS)}; held-out seeds (never used for tuning): {list(HELD_OUT_SEEDS)}.",
+        epilog=f"Tuning seeds: {list(TUNING_SEEDS)} (extra: {list(EXTRA_TUNING_SEEDS)}); held-out seeds "
+        f"(score once, after freezing; never used for tuning): {list(HELD_OUT_SEEDS)}.",
     )
-    ap.add_argument("--seeds", type=int, nargs="+", help="score these seeds instead of the tuning and held-out sets")
+    ap.add_argument("--seeds", type=int, nargs="+", help="score these seeds instead of the tuning sets")
+    ap.add_argument("--held-out", action="store_true", help="score the held-out sets (only a frozen detector)")
     args = ap.parse_args(argv)
-    sets = {"seeds": args.seeds} if args.seeds else {"tuning": list(TUNING_SEEDS), "held-out": list(HELD_OUT_SEEDS)}
+    if args.seeds:
+        sets = {"seeds": args.seeds}
+    elif args.held_out:
+        sets = {"seen held-out (round one)": list(SEEN_HELD_OUT_SEEDS), "held-out": list(HELD_OUT_SEEDS)}
+    else:
+        sets = {"tuning": list(TUNING_SEEDS), "extra tuning": list(EXTRA_TUNING_SEEDS)}
     for name, seeds in sets.items():
         print(f"{name} seeds {seeds}")
         with pl.Config(tbl_rows=50, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
