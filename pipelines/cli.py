@@ -23,15 +23,21 @@ __all__ = ["main"]
 
 
 def landing_days(h: Home) -> list[date]:
-    """Days that have a landing folder in any source (the default range of `run`)."""
-    days = set()
+    """Days with landing files of any source, in the home or in its object-storage lake (`run`'s default range)."""
+    from assets.resources import TokenomicsHome
+
+    names: set[str] = set()
     if h.landing.is_dir():
-        for source_dir in h.landing.iterdir():
-            for d in source_dir.iterdir() if source_dir.is_dir() else []:
-                try:
-                    days.add(date.fromisoformat(d.name))
-                except ValueError:
-                    continue
+        names.update(d.name for source_dir in h.landing.iterdir() if source_dir.is_dir() for d in source_dir.iterdir())
+    lake = TokenomicsHome(root=str(h.root)).object_lake()
+    if lake is not None:
+        names.update(lake.landing_days())
+    days = set()
+    for name in names:
+        try:
+            days.add(date.fromisoformat(name))
+        except ValueError:
+            continue
     return sorted(days)
 
 
@@ -42,7 +48,7 @@ def run_with_progress(h: Home, start: date | None, end: date | None) -> ExecuteI
     days = landing_days(h)
     if start is None or end is None:
         if not days:
-            raise UserError(f"no landing files under {h.landing}; run `tokenomics generate` or pass --start/--end")
+            raise UserError(f"no landing files under {h.landing} (or its lake_url); run `tokenomics generate` or pass --start/--end")
         start, end = start or days[0], end or days[-1]
     if end < start:
         raise UserError(f"--end {end} is before --start {start}")

@@ -128,3 +128,22 @@ def test_three_days_on_the_object_lake_publish_the_same_tables_as_a_local_home(t
     assert result.success
     assert set(bucket_lake.objects("")) == before
     assert_same_tables(expected, published_tables(worker.warehouse))
+
+
+def test_run_without_dates_finds_the_days_whose_landing_is_only_in_the_bucket(tmp_path, bucket_lake, monkeypatch):
+    from pipelines.cli import landing_days
+
+    home = Home(tmp_path / "home")
+    local = home.landing_day("litellm", "2026-03-11") / "spend.jsonl"
+    local.parent.mkdir(parents=True)
+    local.write_text("{}\n")
+    for relative in ("landing/openai_costs/2026-03-09/costs.json", "landing/aws_cur/2026-03-10/cur.csv.gz",
+                     "landing/aws_cur/2026-03-12/.pull-1234-cur.csv.gz", "landing/README.txt"):
+        source = tmp_path / "object"
+        source.write_bytes(b"x")
+        bucket_lake.upload(source, relative)
+    monkeypatch.setenv(LAKE_URL_ENV, bucket_lake.url)
+    assert bucket_lake.landing_days() == ["2026-03-09", "2026-03-10"]
+    assert landing_days(home) == [date(2026, 3, 9), date(2026, 3, 10), date(2026, 3, 11)]
+    monkeypatch.delenv(LAKE_URL_ENV)
+    assert landing_days(home) == [date(2026, 3, 11)]

@@ -87,6 +87,15 @@ class ObjectLake:
                 found[info.path[len(self.base) + 1 :]] = info
         return found
 
+    def landing_days(self) -> list[str]:
+        """Days with files under the bucket's landing/<source>/<YYYY-MM-DD>/: what a run without dates covers."""
+        days = set()
+        for relative in self.objects("landing"):
+            parts = relative.split("/")
+            if len(parts) >= 4 and _is_day(parts[2]) and not _is_temporary(relative):
+                days.add(parts[2])
+        return sorted(days)
+
     # -- pull --------------------------------------------------------------------------------------
 
     def pull(self, root: Path, days: Iterable[str] | None = None) -> int:
@@ -177,12 +186,16 @@ def _is_temporary(relative: str) -> bool:
     return any(part.startswith(".") for part in relative.split("/"))
 
 
+def _is_day(text: str) -> bool:
+    return len(text) == 10 and text[4] == "-" and text[7] == "-"
+
+
 def _day_scoped_elsewhere(relative: str, days: set[str]) -> bool:
     if not relative.startswith(DAY_SCOPED):
         return False
     for part in relative.split("/"):
         day = part.removeprefix("day=")
-        if len(day) == 10 and day[4] == "-" and day[7] == "-":
+        if _is_day(day):
             return day not in days
     return False
 
