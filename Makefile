@@ -33,12 +33,14 @@ system-deps:  ## Debian packages the tests start as real servers (installed only
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-lint: $(STAMP)  ## ruff and mypy as configured in pyproject.toml (mypy: all of tokenomics/)
+lint: $(STAMP)  ## ruff (lint and format) and mypy as configured in pyproject.toml (mypy: all of tokenomics/)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: $(STAMP) system-deps  ## lint, then the whole pytest suite (starts PostgreSQL and an S3 API server on loopback)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -102,6 +102,7 @@ billing_daily_expectations = _expectation_checks(
     "billing_daily", billing_daily, lambda home, day: home.mart_day("billing_daily", day)
 )
 
+
 def _gateway_vs_billing(recon):
     """Per provider and day: gateway estimate beside the bill (reconciliation rows rolled up)."""
     if recon.height == 0:

@@ -38,8 +38,10 @@ def _connector_asset(connector: str, description: str):
                 "configured": True,
                 "dagster/row_count": sum(item.rows for item in landed),
                 "files": dg.MetadataValue.json(
-                    [{"source": i.source, "day": i.day, "file": i.path.name, "rows": i.rows, "status": i.status}
-                     for i in landed]
+                    [
+                        {"source": i.source, "day": i.day, "file": i.path.name, "rows": i.rows, "status": i.status}
+                        for i in landed
+                    ]
                 ),
             }
         )

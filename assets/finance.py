@@ -76,7 +76,11 @@ def allocation_daily(context: dg.AssetExecutionContext, tokenomics: TokenomicsHo
     method, weights = config.allocation.method, dict(config.allocation.weights)
     rows = {str(day): build_allocation_day(home, day, method, weights) for day in _days(context)}
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": sum(rows.values()), "method": method, "rows_per_day": dg.MetadataValue.json(rows)}
+        metadata={
+            "dagster/row_count": sum(rows.values()),
+            "method": method,
+            "rows_per_day": dg.MetadataValue.json(rows),
+        }
     )
 
 
@@ -181,10 +185,18 @@ def savings_opportunities(context: dg.AssetExecutionContext, tokenomics: Tokenom
     rows, top = 0, pl.DataFrame()
     for day in _days(context):
         usage = read_mart_window(home, "usage_daily", day, day, lookback_days=SAVINGS_WINDOW_DAYS - 1)
-        found = find_savings(usage, as_of=day, window_days=SAVINGS_WINDOW_DAYS, prices=config.prices) if usage.height else pl.DataFrame()
+        found = (
+            find_savings(usage, as_of=day, window_days=SAVINGS_WINDOW_DAYS, prices=config.prices)
+            if usage.height
+            else pl.DataFrame()
+        )
         replace_partition(home.mart_day("savings_opportunities", day), found)
         rows, top = rows + found.height, found
-    preview = top.head(10).select("team", "feature", "model", "opportunity", "monthly_savings_usd", "assumption") if top.height else top
+    preview = (
+        top.head(10).select("team", "feature", "model", "opportunity", "monthly_savings_usd", "assumption")
+        if top.height
+        else top
+    )
     return dg.MaterializeResult(metadata={"dagster/row_count": rows, "top_opportunities": markdown_table(preview)})
 
 

@@ -58,7 +58,9 @@ def detect_anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHo
     home, config = tokenomics.home, tokenomics.config()
     days = step_days(context)
     window = read_mart_window(home, "usage_daily", days[0], days[-1], LOOKBACK_DAYS)
-    found = find_usage_anomalies(window, configured_metrics(config.anomalies.detector_kwargs())) if window.height else None
+    found = (
+        find_usage_anomalies(window, configured_metrics(config.anomalies.detector_kwargs())) if window.height else None
+    )
     flagged = incidents = 0
     for day in days:
         rows = found.anomalies.filter(pl.col("day") == day) if found else pl.DataFrame()
@@ -121,7 +123,9 @@ def alerts(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.
         ledger.close()
     replace_partition(home.mart_day("alerts", "all"), snapshot)
     if report.failed:
-        context.log.warning(f"{report.failed} alert deliveries failed; they are retried on the next run: {report.errors[:3]}")
+        context.log.warning(
+            f"{report.failed} alert deliveries failed; they are retried on the next run: {report.errors[:3]}"
+        )
     return dg.MaterializeResult(
         metadata={
             "alerts_raised": len(pending),

@@ -1,6 +1,5 @@
 """Lake assets: landing files normalized into canonical, deduplicated day partitions."""
 
-
 from datetime import date
 
 import dagster as dg

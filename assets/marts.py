@@ -1,6 +1,5 @@
 """Mart assets: one DuckDB SQL file per published table, run per day into lake/marts/<table>/day=D/."""
 
-
 import dagster as dg
 
 from assets.lake import billing_lines, usage_events

@@ -1,6 +1,5 @@
 """Metadata that makes an asset's page in the Dagster UI self-explanatory."""
 
-
 import dagster as dg
 import polars as pl
 

@@ -93,7 +93,9 @@ def _synced(serialized: bool, refresh: Refresh | None, decorator):
                     tokenomics.pull(context, context.partition_keys)  # the input, to see which later days exist
                     days = refresh.days(tokenomics.home, days)
                     if len(days) > len(context.partition_keys):
-                        context.log.info(f"per-day mode: also recomputing {len(days) - len(context.partition_keys)} later day(s) that read these")
+                        context.log.info(
+                            f"per-day mode: also recomputing {len(days) - len(context.partition_keys)} later day(s) that read these"
+                        )
                 stack.enter_context(tokenomics.synced(context, [str(d) for d in days]))
                 token = _step_days.set(days)
                 try:

@@ -1,6 +1,5 @@
 """The published BI warehouse: rebuilt from the marts and swapped in atomically."""
 
-
 import dagster as dg
 
 from assets.finance import budget_status, chargeback_monthly, reconciliation_daily, savings_opportunities, self_host_tco

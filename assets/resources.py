@@ -22,7 +22,9 @@ class TokenomicsHome(dg.ConfigurableResource):
     """
 
     root: str = Field(default="", description="Home directory; empty = $TOKENOMICS_HOME or ./data")
-    config_path: str = Field(default="", description="tokenomics.yaml; empty = $TOKENOMICS_CONFIG or <home>/tokenomics.yaml")
+    config_path: str = Field(
+        default="", description="tokenomics.yaml; empty = $TOKENOMICS_CONFIG or <home>/tokenomics.yaml"
+    )
     lake_url: str = Field(
         default="",
         description="s3://bucket/prefix for lake, quarantine, landing and marts; empty = $TOKENOMICS_LAKE_URL, "

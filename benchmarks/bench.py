@@ -88,7 +88,9 @@ def stage_read_normalize(home, events: int) -> int:
     rows = 0
     for source, path in _gateway_files(home):
         counts = FileCounts(source, str(path))
-        for _ in normalize_chunks(sources.reader(source).read(path), source=source, source_file=str(path), counts=counts):
+        for _ in normalize_chunks(
+            sources.reader(source).read(path), source=source, source_file=str(path), counts=counts
+        ):
             pass
         rows += counts.read
     return rows
@@ -99,7 +101,9 @@ def stage_ingest(home, events: int) -> int:
     from tokenomics.ingest import usage_enricher, write_day
 
     config = load_config(home.config_file)
-    report = write_day(home, DAY, _gateway_files(home), ["usage_events"], enrich={"usage_events": usage_enricher(config)})
+    report = write_day(
+        home, DAY, _gateway_files(home), ["usage_events"], enrich={"usage_events": usage_enricher(config)}
+    )
     return sum(f.read for f in report.files)
 
 
@@ -124,7 +128,9 @@ def stage_usage_daily(home, events: int) -> int:
     build_mart_day(home, "usage_daily", DAY, {"events": str(home.table_day("usage_events", DAY) / "*.parquet")})
     import duckdb
 
-    return duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(home.table_day("usage_events", DAY) / "*.parquet")]).fetchone()[0]
+    return duckdb.execute(
+        "SELECT count(*) FROM read_parquet(?)", [str(home.table_day("usage_events", DAY) / "*.parquet")]
+    ).fetchone()[0]
 
 
 def stage_publish(home, events: int) -> int:
@@ -202,8 +208,12 @@ def _billing_day(usage, day):
     money = usage.schema["cost_usd"]
     billed = usage.group_by("provider").agg((pl.col("cost_usd").sum() * pl.lit(1.03)).cast(money).alias("billed_cost"))
     return billed.select(
-        pl.lit(day).alias("day"), "provider", "billed_cost", pl.col("billed_cost").alias("billed_cost_usd"),
-        pl.col("billed_cost").alias("effective_cost_usd"), pl.lit("USD").alias("billing_currency"),
+        pl.lit(day).alias("day"),
+        "provider",
+        "billed_cost",
+        pl.col("billed_cost").alias("billed_cost_usd"),
+        pl.col("billed_cost").alias("effective_cost_usd"),
+        pl.lit("USD").alias("billing_currency"),
     ).sort("provider")
 
 
@@ -248,15 +258,17 @@ def figures(results: dict[str, dict]) -> list[dict]:
     records = []
     for r in results.values():
         extra = {k: v for k, v in r.items() if k not in ("stage", "rows", "seconds", "peak_rss_mb")}
-        records.append({
-            "stage": r["stage"],
-            "rows": r["rows"],
-            "seconds": round(r["seconds"], 3),
-            "rows_per_s": round(r["rows"] / r["seconds"]) if r["seconds"] else None,
-            "peak_rss_mib": round(r["peak_rss_mb"], 1),
-            "ratio_to_baseline": round(r["seconds"] / base, 3) if base else None,
-            **extra,
-        })
+        records.append(
+            {
+                "stage": r["stage"],
+                "rows": r["rows"],
+                "seconds": round(r["seconds"], 3),
+                "rows_per_s": round(r["rows"] / r["seconds"]) if r["seconds"] else None,
+                "peak_rss_mib": round(r["peak_rss_mb"], 1),
+                "ratio_to_baseline": round(r["seconds"] / base, 3) if base else None,
+                **extra,
+            }
+        )
     return records
 
 
@@ -276,8 +288,12 @@ def scaling(console, events: int, home: str | None) -> dict:
         finally:
             if not home:
                 shutil.rmtree(work, ignore_errors=True)
-    table = Table("stage", *(f"{s:,} events" for s in sizes), f"N / N/4 (max {FLAT})",
-                  title="peak RSS and rows/s as the day grows")
+    table = Table(
+        "stage",
+        *(f"{s:,} events" for s in sizes),
+        f"N / N/4 (max {FLAT})",
+        title="peak RSS and rows/s as the day grows",
+    )
     flat, report = True, {}
     for name in ["generate", *SCALING_STAGES]:
         got = [runs[s].get(name) for s in sizes]
@@ -285,8 +301,10 @@ def scaling(console, events: int, home: str | None) -> dict:
         ratio = got[-1]["peak_rss_mb"] / got[0]["peak_rss_mb"] if got[0] and got[-1] else float("inf")
         if name not in UNJUDGED:
             flat = flat and ratio <= FLAT
-        report[name] = {"peak_rss_mib": [round(r["peak_rss_mb"], 1) if r else None for r in got],
-                        "ratio": round(ratio, 3)}
+        report[name] = {
+            "peak_rss_mib": [round(r["peak_rss_mb"], 1) if r else None for r in got],
+            "ratio": round(ratio, 3),
+        }
         table.add_row(name, *cells, f"[{'green' if ratio <= FLAT else 'red'}]{ratio:.2f}[/]")
     console.print(table)
     console.print("memory stays flat as the day grows" if flat else "[red]peak memory grows with the day[/]")
@@ -313,8 +331,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000, help="gateway events in the generated day")
     parser.add_argument("--home", default=None, help="work directory (default: a temp dir, removed after)")
-    parser.add_argument("--scaling", action="store_true",
-                        help="peak RSS of every stage at N/4, N/2 and N events (exit 1 if it grows)")
+    parser.add_argument(
+        "--scaling", action="store_true", help="peak RSS of every stage at N/4, N/2 and N events (exit 1 if it grows)"
+    )
     parser.add_argument("--json", metavar="FILE", help="write every figure as JSON (readme_table.py reads it)")
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -334,11 +353,24 @@ def main() -> None:
     work = Path(args.home or tempfile.mkdtemp(prefix="tokenomics-bench-"))
     results = _run_stages(console, STAGES, work, args.events)
     records = figures(results)
-    table = Table("stage", "rows", "seconds", "rows/s", "peak RSS (MiB)", "x baseline",
-                  title=f"tokenomics bench: {args.events:,} events, 1 day")
+    table = Table(
+        "stage",
+        "rows",
+        "seconds",
+        "rows/s",
+        "peak RSS (MiB)",
+        "x baseline",
+        title=f"tokenomics bench: {args.events:,} events, 1 day",
+    )
     for r in records:
-        table.add_row(r["stage"], f"{r['rows']:,}", f"{r['seconds']:.2f}", f"{r['rows_per_s'] or 0:,}",
-                      f"{r['peak_rss_mib']:,.0f}", f"{r['ratio_to_baseline']:.2f}" if r["ratio_to_baseline"] else "")
+        table.add_row(
+            r["stage"],
+            f"{r['rows']:,}",
+            f"{r['seconds']:.2f}",
+            f"{r['rows_per_s'] or 0:,}",
+            f"{r['peak_rss_mib']:,.0f}",
+            f"{r['ratio_to_baseline']:.2f}" if r["ratio_to_baseline"] else "",
+        )
     console.print(table)
     ratio = None
     if "baseline_duckdb" in results and "ingest" in results:
@@ -350,9 +382,15 @@ def main() -> None:
             console.print(f"  BI, a year of history: {q}: {ms:.1f} ms")
         console.print("[red]BI queries over budget[/]" if slow else f"every BI query under {BI_BUDGET_MS:.0f} ms")
     if args.json:
-        _write_json(args.json, {"events": args.events, "stages": records,
-                                "ingest_over_baseline": round(ratio, 3) if ratio else None,
-                                "under_2_gib": all(r["peak_rss_mib"] < 2048 for r in records)})
+        _write_json(
+            args.json,
+            {
+                "events": args.events,
+                "stages": records,
+                "ingest_over_baseline": round(ratio, 3) if ratio else None,
+                "under_2_gib": all(r["peak_rss_mib"] < 2048 for r in records),
+            },
+        )
     if not args.home:
         import shutil
 

@@ -103,9 +103,14 @@ def build_cur_parquet(path: Path, n: int) -> None:
     table = frame.drop("product", "resource_tags").to_arrow()
     for name, keys in (("product", ("product_name", "region")), ("resource_tags", ("user_team", "user_feature"))):
         values = [pl.col(name).str.json_path_match(f"$.{k}") for k in keys]
-        pairs = frame.select(
-            pl.concat_list(pl.struct(key=pl.lit(k), value=v) for k, v in zip(keys, values, strict=True)).alias("p")
-        ).to_arrow().column("p").combine_chunks()
+        pairs = (
+            frame.select(
+                pl.concat_list(pl.struct(key=pl.lit(k), value=v) for k, v in zip(keys, values, strict=True)).alias("p")
+            )
+            .to_arrow()
+            .column("p")
+            .combine_chunks()
+        )
         pairs = pairs.cast(pa.list_(pa.struct([("key", pa.string()), ("value", pa.string())])))
         table = table.append_column(
             name, pa.MapArray.from_arrays(pairs.offsets, pairs.values.field("key"), pairs.values.field("value"))

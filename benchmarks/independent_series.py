@@ -73,11 +73,11 @@ def independent_series(seed: int, n_series: int = 80, days: int = 150) -> tuple[
             start = int(rng.integers(max(45, first + 21), days - 10))
             if kind == "spike":
                 length = int(rng.integers(1, 4))
-                multiplier[start:start + length] = rng.uniform(2.5, 8) * (3 if intermittent else 1)
+                multiplier[start : start + length] = rng.uniform(2.5, 8) * (3 if intermittent else 1)
                 end = start + length - 1
             elif kind == "drop":
                 length = int(rng.integers(1, 4))
-                multiplier[start:start + length] = rng.uniform(0.03, 0.35)
+                multiplier[start : start + length] = rng.uniform(0.03, 0.35)
                 end = start + length - 1
             elif kind == "level_shift":
                 multiplier[start:] = rng.uniform(2, 4) if rng.random() < 0.5 else rng.uniform(0.25, 0.5)
@@ -85,8 +85,8 @@ def independent_series(seed: int, n_series: int = 80, days: int = 150) -> tuple[
             else:  # ramp
                 length = int(rng.integers(4, 8))
                 top = rng.uniform(2.5, 5)
-                multiplier[start:start + length] = np.linspace(1.3, top, length)
-                multiplier[start + length:] = top
+                multiplier[start : start + length] = np.linspace(1.3, top, length)
+                multiplier[start + length :] = top
                 end = start + length
             event = (name, START + timedelta(days=start), START + timedelta(days=end), kind)
         if intermittent:
@@ -114,7 +114,9 @@ def independent_series(seed: int, n_series: int = 80, days: int = 150) -> tuple[
 def score(detections: pl.DataFrame, events: pl.DataFrame, detect_days: int = 2, after_days: int = 3) -> dict:
     """Event recall and episode precision (see the module docstring)."""
     flagged = detections.filter(pl.col("is_anomaly"))
-    episodes = flagged.group_by("series", "episode_id").agg(pl.col("day").min().alias("first"), pl.col("day").max().alias("last"))
+    episodes = flagged.group_by("series", "episode_id").agg(
+        pl.col("day").min().alias("first"), pl.col("day").max().alias("last")
+    )
     ev = events.to_dicts()
     by_series: dict[str, list[dict]] = {}
     for e in ev:
@@ -130,7 +132,8 @@ def score(detections: pl.DataFrame, events: pl.DataFrame, detect_days: int = 2, 
     true_episodes = 0
     for ep in episodes.iter_rows(named=True):
         true_episodes += any(
-            ep["first"] <= e["end_day"] + timedelta(days=after_days) and ep["last"] >= e["start_day"] - timedelta(days=1)
+            ep["first"] <= e["end_day"] + timedelta(days=after_days)
+            and ep["last"] >= e["start_day"] - timedelta(days=1)
             for e in by_series.get(ep["series"], [])
         )
     n_ep = episodes.height
@@ -176,7 +179,10 @@ def score_seeds(seeds: list[int], detect, params) -> pl.DataFrame:
         series, events = independent_series(seed)
         rows.append({"seed": seed, **score(detect(series, params), events)})
     table = pl.DataFrame(rows)
-    total = {"seed": -1, **{c: int(table[c].sum()) for c in ("events", "found", "episodes", "true_episodes", "false_episodes")}}
+    total = {
+        "seed": -1,
+        **{c: int(table[c].sum()) for c in ("events", "found", "episodes", "true_episodes", "false_episodes")},
+    }
     total["recall"] = round(total["found"] / total["events"], 3)
     total["precision"] = round(total["true_episodes"] / total["episodes"], 3) if total["episodes"] else 1.0
     return pl.concat([table, pl.DataFrame([total], schema=table.schema)])

@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nab-csv", type=Path, required=True, help="NAB data/realKnownCause/nyc_taxi.csv")
     args = ap.parse_args(argv)
     if not args.nab_csv.is_file():
-        ap.error(f"--nab-csv {args.nab_csv}: no such file (clone github.com/numenta/NAB and point at data/realKnownCause/nyc_taxi.csv)")
+        ap.error(
+            f"--nab-csv {args.nab_csv}: no such file (clone github.com/numenta/NAB and point at data/realKnownCause/nyc_taxi.csv)"
+        )
     daily = read_nyc_taxi_daily(args.nab_csv)
     result = score_windows(detect(daily, DetectorParams(min_abs_impact=0)))
     print(f"{daily.height} days, {daily['day'].min()} .. {daily['day'].max()}")

@@ -1,8 +1,8 @@
 """Regenerate the README's performance table from `bench.py --json FILE`.
 
-    python benchmarks/readme_table.py FILE            print the table (Markdown)
-    python benchmarks/readme_table.py FILE --write    replace it in README.md, between the bench-table markers
-    ... --scaling SCALING_FILE                        add the peak-RSS line of a `bench.py --scaling --json` run
+python benchmarks/readme_table.py FILE            print the table (Markdown)
+python benchmarks/readme_table.py FILE --write    replace it in README.md, between the bench-table markers
+... --scaling SCALING_FILE                        add the peak-RSS line of a `bench.py --scaling --json` run
 """
 
 from __future__ import annotations
@@ -50,9 +50,13 @@ def table(figures: dict) -> str:
         "|---|---|---|---|---|",
     ]
     for r in figures["stages"]:
-        ratio = f"{r['ratio_to_baseline']:.2f}" if r.get("ratio_to_baseline") and r["stage"] != "baseline_duckdb" else ""
-        lines.append(f"| {LABELS.get(r['stage'], r['stage'])} | {r['seconds']:.2f} | {_rate(r['rows_per_s'])} "
-                     f"| {_size(r['peak_rss_mib'])} | {ratio} |")
+        ratio = (
+            f"{r['ratio_to_baseline']:.2f}" if r.get("ratio_to_baseline") and r["stage"] != "baseline_duckdb" else ""
+        )
+        lines.append(
+            f"| {LABELS.get(r['stage'], r['stage'])} | {r['seconds']:.2f} | {_rate(r['rows_per_s'])} "
+            f"| {_size(r['peak_rss_mib'])} | {ratio} |"
+        )
     lines.append("")
     if figures.get("ingest_over_baseline"):
         lines.append(f"Ingest / DuckDB baseline: **{figures['ingest_over_baseline']:.2f}×** in this run.")
@@ -87,8 +91,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("json_file")
     parser.add_argument("--scaling", metavar="FILE", help="JSON of a `bench.py --scaling --json FILE` run")
-    parser.add_argument("--write", nargs="?", const=str(README), metavar="README",
-                        help="replace the table in README.md (or the file given)")
+    parser.add_argument(
+        "--write",
+        nargs="?",
+        const=str(README),
+        metavar="README",
+        help="replace the table in README.md (or the file given)",
+    )
     args = parser.parse_args()
     text = table(json.loads(Path(args.json_file).read_text()))
     if args.scaling:

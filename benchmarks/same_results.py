@@ -59,7 +59,10 @@ def digest(home) -> dict[str, dict]:
         sorted_text = ""
         if rows <= 100_000:
             sorted_text = "\n".join(
-                "|".join(map(str, r)) for r in con.execute(f"SELECT {', '.join(value[c] for c in columns)} FROM read_parquet(?) ORDER BY ALL", [glob]).fetchall()
+                "|".join(map(str, r))
+                for r in con.execute(
+                    f"SELECT {', '.join(value[c] for c in columns)} FROM read_parquet(?) ORDER BY ALL", [glob]
+                ).fetchall()
             )
         sha = hashlib.sha256(f"{order}\n{rows}\n{total}\n{xor}\n{sorted_text}".encode()).hexdigest()
         out[table] = {"rows": rows, "sha256": sha}

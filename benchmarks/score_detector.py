@@ -35,7 +35,9 @@ def usage_from_home(home: Path) -> tuple[pl.DataFrame, str]:
 
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
-            if con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'usage_daily'").fetchall()[0][0]:
+            if con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'usage_daily'"
+            ).fetchall()[0][0]:
                 return con.sql("SELECT * FROM usage_daily").pl(), "warehouse usage_daily"
         finally:
             con.close()

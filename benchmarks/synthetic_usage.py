@@ -52,11 +52,18 @@ def synthetic_company(seed: int, days: int = 90, start: date = date(2025, 1, 6),
     late = rng.random(n) < 0.15  # cold-start series
     first_day = np.where(late, rng.integers(10, days - 20, n), 0)
 
-    requests = level[:, None] * profile * np.exp(trend[:, None] * t[None, :]) * np.exp(rng.normal(0, 1, (n, days)) * noise_sigma[:, None])
+    requests = (
+        level[:, None]
+        * profile
+        * np.exp(trend[:, None] * t[None, :])
+        * np.exp(rng.normal(0, 1, (n, days)) * noise_sigma[:, None])
+    )
     requests = np.where(t[None, :] >= first_day[:, None], requests, 0.0)
     in_per_req = np.exp(rng.uniform(np.log(400), np.log(6000), n))[:, None] * np.exp(rng.normal(0, 0.03, (n, days)))
     out_per_req = np.exp(rng.uniform(np.log(80), np.log(900), n))[:, None] * np.exp(rng.normal(0, 0.03, (n, days)))
-    cache_rate = np.where(rng.random(n) < 0.5, rng.uniform(0.3, 0.8, n), rng.uniform(0.0, 0.1, n))[:, None] + np.zeros((1, days))
+    cache_rate = np.where(rng.random(n) < 0.5, rng.uniform(0.3, 0.8, n), rng.uniform(0.0, 0.1, n))[:, None] + np.zeros(
+        (1, days)
+    )
     cache_rate = np.clip(cache_rate + rng.normal(0, 0.02, (n, days)), 0, 0.95)
     is_reasoning = np.array([m == "o3" for _, _, m in combos])
     reasoning_share = np.where(is_reasoning, rng.uniform(0.3, 0.6, n), 0.0)[:, None] + np.zeros((1, days))
@@ -73,12 +80,21 @@ def synthetic_company(seed: int, days: int = 90, start: date = date(2025, 1, 6),
         if kind == "reasoning_blowup":
             candidates = [i for i in candidates if is_reasoning[i]]
         # big enough to matter: at least ~$5/day before the event
-        candidates = [i for i in candidates if _day_cost(combos[i][2], requests[i, s0 - 7 : s0].mean(), in_per_req[i, 0], out_per_req[i, 0], cache_rate[i, 0]) > 5]
+        candidates = [
+            i
+            for i in candidates
+            if _day_cost(
+                combos[i][2], requests[i, s0 - 7 : s0].mean(), in_per_req[i, 0], out_per_req[i, 0], cache_rate[i, 0]
+            )
+            > 5
+        ]
         if not candidates:
             continue
         i = int(rng.choice(candidates))
         used.add(i)
-        length = {"spike": rng.integers(1, 3), "retry_storm": rng.integers(1, 3), "outage": 1}.get(kind, rng.integers(3, 8))
+        length = {"spike": rng.integers(1, 3), "retry_storm": rng.integers(1, 3), "outage": 1}.get(
+            kind, rng.integers(3, 8)
+        )
         s1 = days - 1 if kind == "level_shift" else min(days - 1, s0 + int(length) - 1)
         win = slice(s0, s1 + 1)
         if kind == "spike":
@@ -99,7 +115,14 @@ def synthetic_company(seed: int, days: int = 90, start: date = date(2025, 1, 6),
             out_per_req[i, win] *= rng.uniform(3, 6)
         team, feature, model = combos[i]
         injected.append(
-            {"start_day": start + timedelta(days=s0), "end_day": start + timedelta(days=s1), "team": team, "feature": feature, "model": model, "kind": kind}
+            {
+                "start_day": start + timedelta(days=s0),
+                "end_day": start + timedelta(days=s1),
+                "team": team,
+                "feature": feature,
+                "model": model,
+                "kind": kind,
+            }
         )
 
     req = np.round(requests).astype(np.int64)
@@ -109,12 +132,28 @@ def synthetic_company(seed: int, days: int = 90, start: date = date(2025, 1, 6),
         team, feature, model = combos[i]
         s0 = int(first_day[i])
         same_feature = [j for j, c in enumerate(combos) if c[:2] == (team, feature) and j != i and first_day[j] < s0]
-        before = sum(_day_cost(combos[j][2], requests[j, max(0, s0 - 7) : s0].mean(), in_per_req[j, 0], out_per_req[j, 0], cache_rate[j, 0]) for j in same_feature)
+        before = sum(
+            _day_cost(
+                combos[j][2],
+                requests[j, max(0, s0 - 7) : s0].mean(),
+                in_per_req[j, 0],
+                out_per_req[j, 0],
+                cache_rate[j, 0],
+            )
+            for j in same_feature
+        )
         new = _day_cost(model, requests[i, s0 : s0 + 7].mean(), in_per_req[i, 0], out_per_req[i, 0], cache_rate[i, 0])
         if new < 0.3 * before or new < 5:
             continue
         injected.append(
-            {"start_day": start + timedelta(days=s0), "end_day": start + timedelta(days=s0 + 2), "team": team, "feature": feature, "model": model, "kind": "new_model"}
+            {
+                "start_day": start + timedelta(days=s0),
+                "end_day": start + timedelta(days=s0 + 2),
+                "team": team,
+                "feature": feature,
+                "model": model,
+                "kind": "new_model",
+            }
         )
 
     req = np.round(requests).astype(np.int64)
@@ -146,7 +185,17 @@ def synthetic_company(seed: int, days: int = 90, start: date = date(2025, 1, 6),
         pl.Series("cost_usd", np.round(cost.ravel(), 9)).cast(pl.Decimal(38, 12)),
     )
     frame = frame.filter(pl.col("requests") > 0)
-    return frame, pl.DataFrame(injected, schema={"start_day": pl.Date, "end_day": pl.Date, "team": pl.String, "feature": pl.String, "model": pl.String, "kind": pl.String})
+    return frame, pl.DataFrame(
+        injected,
+        schema={
+            "start_day": pl.Date,
+            "end_day": pl.Date,
+            "team": pl.String,
+            "feature": pl.String,
+            "model": pl.String,
+            "kind": pl.String,
+        },
+    )
 
 
 def _day_cost(model: str, requests: float, in_per_req: float, out_per_req: float, cache_rate: float) -> float:

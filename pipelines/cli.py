@@ -48,7 +48,9 @@ def run_with_progress(h: Home, start: date | None, end: date | None) -> ExecuteI
     days = landing_days(h)
     if start is None or end is None:
         if not days:
-            raise UserError(f"no landing files under {h.landing} (or its lake_url); run `tokenomics generate` or pass --start/--end")
+            raise UserError(
+                f"no landing files under {h.landing} (or its lake_url); run `tokenomics generate` or pass --start/--end"
+            )
         start, end = start or days[0], end or days[-1]
     if end < start:
         raise UserError(f"--end {end} is before --start {start}")

@@ -1,6 +1,5 @@
 """The one Definitions object of the code location (workspace.yaml points here)."""
 
-
 import dagster as dg
 
 from assets import checks, connectors, finance, insights, lake, marts, publish, quality, report
@@ -12,7 +11,11 @@ from pipelines.schedules import nightly
 from pipelines.sensors import pipeline_failure_alerts
 
 defs = dg.Definitions(
-    assets=with_column_schemas(with_freshness(dg.load_assets_from_modules([connectors, lake, marts, finance, quality, insights, publish, report]))),
+    assets=with_column_schemas(
+        with_freshness(
+            dg.load_assets_from_modules([connectors, lake, marts, finance, quality, insights, publish, report])
+        )
+    ),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
     jobs=[daily_job],
     schedules=[nightly],

@@ -9,8 +9,16 @@ from assets.resources import TokenomicsHome
 from tokenomics.alerts import stale_tables_alert
 
 PUBLISHED = (
-    "warehouse", "usage_daily", "billing_daily", "reconciliation_daily", "chargeback_monthly", "budget_status",
-    "anomalies", "incidents", "alerts", "data_quality",
+    "warehouse",
+    "usage_daily",
+    "billing_daily",
+    "reconciliation_daily",
+    "chargeback_monthly",
+    "budget_status",
+    "anomalies",
+    "incidents",
+    "alerts",
+    "data_quality",
 )
 """The tables BI tools read: each must be rebuilt every night."""
 

@@ -1,6 +1,5 @@
 """Jobs: the whole daily graph, and the billing slice re-run for restated days."""
 
-
 import dagster as dg
 
 from assets.lake import billing_lines, provider_usage, usage_events

@@ -97,14 +97,21 @@ def _progress_of(entry) -> RunProgress | None:
         return RunProgress("materialized", partitions=(partition,) if partition else (), **common)
     if kind == DagsterEventType.ASSET_CHECK_EVALUATION:
         data = event.event_specific_data
-        return RunProgress("check", passed=data.passed, message=data.check_name,
-                           **{**common, "asset": data.asset_key.to_user_string()})
+        return RunProgress(
+            "check", passed=data.passed, message=data.check_name, **{**common, "asset": data.asset_key.to_user_string()}
+        )
     if kind == DagsterEventType.STEP_FAILURE:
         error = getattr(event.event_specific_data, "error", None)
         message = _root_cause(error) if error is not None else (event.message or "")
         return RunProgress("step_failure", message=message, **common)
-    return RunProgress({DagsterEventType.STEP_START: "step_start", DagsterEventType.STEP_SUCCESS: "step_success",
-                        DagsterEventType.STEP_SKIPPED: "step_skipped"}[kind], **common)
+    return RunProgress(
+        {
+            DagsterEventType.STEP_START: "step_start",
+            DagsterEventType.STEP_SUCCESS: "step_success",
+            DagsterEventType.STEP_SKIPPED: "step_skipped",
+        }[kind],
+        **common,
+    )
 
 
 class _EventTail(threading.Thread):

@@ -1,6 +1,5 @@
 """Nightly schedule: yesterday in full, plus the trailing billing days providers restate (re-fetched)."""
 
-
 from datetime import timedelta
 
 import dagster as dg

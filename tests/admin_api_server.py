@@ -23,8 +23,9 @@ class Reply:
 
 
 def page(buckets: list[dict], next_page: str | None = None) -> str:
-    return json.dumps({"object": "page", "data": buckets, "has_more": next_page is not None, "next_page": next_page},
-                      indent=2)  # pretty-printed on purpose: a landed page must still be one JSONL line
+    return json.dumps(
+        {"object": "page", "data": buckets, "has_more": next_page is not None, "next_page": next_page}, indent=2
+    )  # pretty-printed on purpose: a landed page must still be one JSONL line
 
 
 class AdminApiServer:

@@ -17,7 +17,12 @@ VOLATILE = {
 def published_tables(warehouse: Path) -> dict[str, pl.DataFrame]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        names = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
+            ).fetchall()
+        ]
         tables = {}
         for name in sorted(names):
             frame = con.sql(f'SELECT * FROM "{name}"').pl()

@@ -108,8 +108,11 @@ class PostgresServer:
     def dagster_env(self, database: str) -> dict[str, str]:
         """The variables deploy/dagster.yaml reads (the names of Dagster's Helm chart)."""
         return {
-            "DAGSTER_PG_HOST": self.host, "DAGSTER_PG_PORT": str(self.port), "DAGSTER_PG_USERNAME": self.user,
-            "DAGSTER_PG_PASSWORD": self.password, "DAGSTER_PG_DB": database,
+            "DAGSTER_PG_HOST": self.host,
+            "DAGSTER_PG_PORT": str(self.port),
+            "DAGSTER_PG_USERNAME": self.user,
+            "DAGSTER_PG_PASSWORD": self.password,
+            "DAGSTER_PG_DB": database,
         }
 
     def stop(self) -> None:
@@ -133,15 +136,46 @@ def start_postgres() -> PostgresServer:
         shutil.chown(sockets, run_as)
         shutil.chown(password_file, run_as)
     subprocess.run(
-        [str(bin_dir / "initdb"), "-D", str(data), "-U", "tokenomics", "--pwfile", str(password_file),
-         "-A", "scram-sha-256", "-E", "UTF8", "--no-locale"],
-        check=True, capture_output=True, user=run_as,
+        [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "tokenomics",
+            "--pwfile",
+            str(password_file),
+            "-A",
+            "scram-sha-256",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ],
+        check=True,
+        capture_output=True,
+        user=run_as,
     )
     port = free_port()
     process = subprocess.Popen(
-        [str(bin_dir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(sockets),
-         "-c", "fsync=off", "-c", "max_connections=200", "-c", "shared_buffers=64MB"],
-        stdout=subprocess.DEVNULL, stderr=open(base / "server.log", "wb"), user=run_as,
+        [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-k",
+            str(sockets),
+            "-c",
+            "fsync=off",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "shared_buffers=64MB",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(base / "server.log", "wb"),
+        user=run_as,
     )
     server = PostgresServer("127.0.0.1", port, "tokenomics", "tokenomics", "postgres", process, base)
 
@@ -179,8 +213,12 @@ class S3Server:
 
         env = self.env()
         filesystem = pafs.S3FileSystem(
-            access_key=env["AWS_ACCESS_KEY_ID"], secret_key=env["AWS_SECRET_ACCESS_KEY"], region=env["AWS_REGION"],
-            endpoint_override=self.endpoint.removeprefix("http://"), scheme="http", allow_bucket_creation=True,
+            access_key=env["AWS_ACCESS_KEY_ID"],
+            secret_key=env["AWS_SECRET_ACCESS_KEY"],
+            region=env["AWS_REGION"],
+            endpoint_override=self.endpoint.removeprefix("http://"),
+            scheme="http",
+            allow_bucket_creation=True,
         )
         filesystem.create_dir(name)
 
@@ -193,7 +231,8 @@ def start_s3() -> S3Server:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
 

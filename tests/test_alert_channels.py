@@ -105,14 +105,19 @@ def slack_channel(server, monkeypatch, path: str = "/services/T000/B000/XXXX") -
 
 
 def test_slack_receives_one_block_kit_message(http_server, monkeypatch, tmp_path):
-    report = deliver([alert()], [slack_channel(http_server, monkeypatch)], tmp_path / "ledger.sqlite", today=TODAY, retry=FAST)
+    report = deliver(
+        [alert()], [slack_channel(http_server, monkeypatch)], tmp_path / "ledger.sqlite", today=TODAY, retry=FAST
+    )
     assert report.sent == 1
     [request] = http_server.received
     assert request["path"] == "/services/T000/B000/XXXX"
     body = json.loads(request["body"])
     assert body["text"].startswith("Cost spike: support/reply-drafter: support/reply-drafter: +$412")
     header, section, facts, context = body["blocks"]
-    assert header == {"type": "header", "text": {"type": "plain_text", "text": "Cost spike: support/reply-drafter", "emoji": True}}
+    assert header == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Cost spike: support/reply-drafter", "emoji": True},
+    }
     assert section["text"]["type"] == "mrkdwn" and "92% from gpt-4.1 input tokens" in section["text"]["text"]
     assert {"type": "mrkdwn", "text": "*impact*\n$412.00"} in facts["fields"]
     assert "anomaly:ep1" in context["elements"][0]["text"]
@@ -121,7 +126,9 @@ def test_slack_receives_one_block_kit_message(http_server, monkeypatch, tmp_path
 def test_webhook_body_is_signed_with_hmac_sha256(http_server, monkeypatch, tmp_path):
     monkeypatch.setenv("TEST_HOOK_URL", http_server.url + "/hook")
     monkeypatch.setenv("TEST_HOOK_SECRET", "s3cret-key")
-    channel = WebhookChannel(WebhookChannelConfig(name="hook", kind="webhook", url_env="TEST_HOOK_URL", secret_env="TEST_HOOK_SECRET"))
+    channel = WebhookChannel(
+        WebhookChannelConfig(name="hook", kind="webhook", url_env="TEST_HOOK_URL", secret_env="TEST_HOOK_SECRET")
+    )
     deliver([alert()], [channel], tmp_path / "ledger.sqlite", today=TODAY, retry=FAST)
     [request] = http_server.received
     raw = request["body"]
@@ -129,15 +136,28 @@ def test_webhook_body_is_signed_with_hmac_sha256(http_server, monkeypatch, tmp_p
     assert hmac.compare_digest(request["headers"]["X-Tokenomics-Signature"], expected)
     assert request["headers"]["X-Tokenomics-Alert-Key"] == "anomaly:ep1"
     doc = json.loads(raw)
-    assert (doc["version"], doc["key"], doc["day"], doc["team"], doc["severity"]) == (1, "anomaly:ep1", "2025-03-10", "support", "warning")
+    assert (doc["version"], doc["key"], doc["day"], doc["team"], doc["severity"]) == (
+        1,
+        "anomaly:ep1",
+        "2025-03-10",
+        "support",
+        "warning",
+    )
     assert doc["facts"]["impact"] == "$412.00"
 
 
 def test_email_has_plain_text_and_html_parts(smtp_server, monkeypatch, tmp_path):
     port, inbox = smtp_server
     channel = EmailChannel(
-        EmailChannelConfig(name="mail", kind="email", smtp_host="127.0.0.1", smtp_port=port, starttls=False,
-                           from_addr="tokenomics@example.test", to=["finops@example.test", "lead@example.test"])
+        EmailChannelConfig(
+            name="mail",
+            kind="email",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            starttls=False,
+            from_addr="tokenomics@example.test",
+            to=["finops@example.test", "lead@example.test"],
+        )
     )
     report = deliver([alert()], [channel], tmp_path / "ledger.sqlite", today=TODAY, retry=FAST)
     assert report.sent == 1
@@ -211,7 +231,9 @@ def test_failed_delivery_is_kept_and_retried_on_the_next_call(http_server, monke
 
 def test_client_error_is_not_retried_within_the_run(http_server, monkeypatch, tmp_path):
     http_server.statuses = [404]
-    report = deliver([alert()], [slack_channel(http_server, monkeypatch)], tmp_path / "l.sqlite", today=TODAY, retry=FAST)
+    report = deliver(
+        [alert()], [slack_channel(http_server, monkeypatch)], tmp_path / "l.sqlite", today=TODAY, retry=FAST
+    )
     assert report.failed == 1 and len(http_server.received) == 1
 
 
@@ -219,13 +241,18 @@ def test_missing_secret_is_a_failed_delivery_naming_the_variable(tmp_path, monke
     monkeypatch.delenv("TEST_UNSET_URL", raising=False)
     channel = SlackChannel(SlackChannelConfig(name="slack", kind="slack", url_env="TEST_UNSET_URL"))
     report = deliver([alert()], [channel], tmp_path / "l.sqlite", today=TODAY, retry=FAST)
-    assert report.errors == ["anomaly:ep1 -> slack: environment variable TEST_UNSET_URL for the Slack webhook URL is not set"]
+    assert report.errors == [
+        "anomaly:ep1 -> slack: environment variable TEST_UNSET_URL for the Slack webhook URL is not set"
+    ]
 
 
 def test_routes_by_team_and_severity(tmp_path):
     support = JsonlChannel(FileChannelConfig(name="support-file", kind="file", path=str(tmp_path / "support.jsonl")))
     pager = JsonlChannel(FileChannelConfig(name="pager-file", kind="file", path=str(tmp_path / "pager.jsonl")))
-    routes = (AlertRoute(channels=["support-file"], team="support*"), AlertRoute(channels=["pager-file"], min_severity="critical"))
+    routes = (
+        AlertRoute(channels=["support-file"], team="support*"),
+        AlertRoute(channels=["pager-file"], min_severity="critical"),
+    )
     alerts = [
         alert("anomaly:1", team="support"),
         alert("anomaly:2", team="support-eu", severity="critical"),
@@ -256,8 +283,15 @@ def test_settings_from_the_yaml_alerts_section(tmp_path):
             "alerts": {
                 "channels": [
                     {"name": "finops-slack", "kind": "slack", "url_env": "SLACK_URL", "min_severity": "warning"},
-                    {"name": "mail", "kind": "email", "smtp_host": "127.0.0.1", "smtp_port": 2525, "from_addr": "a@x.test",
-                     "to": ["b@x.test"], "password_env": "SMTP_PASSWORD"},
+                    {
+                        "name": "mail",
+                        "kind": "email",
+                        "smtp_host": "127.0.0.1",
+                        "smtp_port": 2525,
+                        "from_addr": "a@x.test",
+                        "to": ["b@x.test"],
+                        "password_env": "SMTP_PASSWORD",
+                    },
                     {"name": "log", "kind": "file", "path": "alerts.jsonl"},
                 ],
                 "routes": [{"team": "support", "channels": ["finops-slack", "log"]}],
@@ -274,8 +308,17 @@ def test_settings_from_the_yaml_alerts_section(tmp_path):
 
 def test_email_carries_a_date_header(smtp_server, tmp_path):
     port, inbox = smtp_server
-    channel = EmailChannel(EmailChannelConfig(name="mail", kind="email", smtp_host="127.0.0.1", smtp_port=port,
-                                              starttls=False, from_addr="a@example.test", to=["b@example.test"]))
+    channel = EmailChannel(
+        EmailChannelConfig(
+            name="mail",
+            kind="email",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+            starttls=False,
+            from_addr="a@example.test",
+            to=["b@example.test"],
+        )
+    )
     deliver([alert()], [channel], tmp_path / "l.sqlite", today=TODAY, retry=FAST)
     msg = message_from_bytes(inbox.envelopes[0].content, policy=policy.default)
     assert msg["Date"] is not None and msg["Date"].datetime.tzinfo is not None
@@ -290,14 +333,20 @@ def _alerts_config(tmp_path, **alerts):
 
 def test_zero_recency_and_zero_backoff_mean_zero(http_server, monkeypatch, tmp_path):
     monkeypatch.setenv("TEST_SLACK_URL", http_server.url + "/s")
-    config = _alerts_config(tmp_path, recency_days=0, retry_backoff_seconds=0, retry_attempts=2,
-                            channels=[{"name": "slack", "kind": "slack", "url_env": "TEST_SLACK_URL"}])
+    config = _alerts_config(
+        tmp_path,
+        recency_days=0,
+        retry_backoff_seconds=0,
+        retry_attempts=2,
+        channels=[{"name": "slack", "kind": "slack", "url_env": "TEST_SLACK_URL"}],
+    )
     assert (config.recency_days, config.retry_backoff_seconds) == (0, 0)
     http_server.statuses = [500, 200]
     waits: list[float] = []
     yesterday = alert("anomaly:yesterday", day=TODAY - timedelta(days=1))
-    report = deliver_with_settings([yesterday, alert("anomaly:today")], config, tmp_path / "l.sqlite",
-                                   today=TODAY, sleep=waits.append)
+    report = deliver_with_settings(
+        [yesterday, alert("anomaly:today")], config, tmp_path / "l.sqlite", today=TODAY, sleep=waits.append
+    )
     assert (report.sent, report.skipped_backfill) == (1, 1)  # recency 0: only today's alerts page
     assert waits == [0]  # backoff 0: retried at once
 
@@ -305,8 +354,10 @@ def test_zero_recency_and_zero_backoff_mean_zero(http_server, monkeypatch, tmp_p
 def test_webhook_headers_env_is_sent(http_server, monkeypatch, tmp_path):
     monkeypatch.setenv("TEST_HOOK_URL", http_server.url + "/hook")
     monkeypatch.setenv("TEST_HOOK_HEADERS", '{"Authorization": "Bearer receiver-token", "X-Team": "finops"}')
-    config = _alerts_config(tmp_path, channels=[{"name": "hook", "kind": "webhook", "url_env": "TEST_HOOK_URL",
-                                                 "headers_env": "TEST_HOOK_HEADERS"}])
+    config = _alerts_config(
+        tmp_path,
+        channels=[{"name": "hook", "kind": "webhook", "url_env": "TEST_HOOK_URL", "headers_env": "TEST_HOOK_HEADERS"}],
+    )
     assert deliver_with_settings([alert()], config, tmp_path / "l.sqlite", today=TODAY).sent == 1
     headers = http_server.received[0]["headers"]
     assert (headers["Authorization"], headers["X-Team"]) == ("Bearer receiver-token", "finops")
@@ -315,8 +366,9 @@ def test_webhook_headers_env_is_sent(http_server, monkeypatch, tmp_path):
 def test_webhook_headers_env_garbled_names_the_variable_not_the_value(monkeypatch, tmp_path):
     monkeypatch.setenv("TEST_HOOK_URL", "http://127.0.0.1:9/hook")
     monkeypatch.setenv("TEST_HOOK_HEADERS", "Bearer-only-secret-value")
-    channel = WebhookChannel(WebhookChannelConfig(name="hook", kind="webhook", url_env="TEST_HOOK_URL",
-                                                  headers_env="TEST_HOOK_HEADERS"))
+    channel = WebhookChannel(
+        WebhookChannelConfig(name="hook", kind="webhook", url_env="TEST_HOOK_URL", headers_env="TEST_HOOK_HEADERS")
+    )
     report = deliver([alert()], [channel], tmp_path / "l.sqlite", today=TODAY, retry=FAST)
     assert "TEST_HOOK_HEADERS" in report.errors[0] and "secret-value" not in report.errors[0]
 
@@ -325,8 +377,14 @@ def test_retry_after_is_waited_before_the_next_attempt(http_server, monkeypatch,
     http_server.statuses = [(429, {"Retry-After": "2"}), 200]
     waits: list[float] = []
     retry = RetryPolicy(attempts=3, backoff_seconds=0.001, max_backoff_seconds=5)
-    report = deliver([alert()], [slack_channel(http_server, monkeypatch)], tmp_path / "l.sqlite", today=TODAY,
-                     retry=retry, sleep=waits.append)
+    report = deliver(
+        [alert()],
+        [slack_channel(http_server, monkeypatch)],
+        tmp_path / "l.sqlite",
+        today=TODAY,
+        retry=retry,
+        sleep=waits.append,
+    )
     assert report.sent == 1 and waits == [2]
 
 

@@ -20,10 +20,23 @@ D = date(2026, 3, 2)
 def direct(*rows: tuple) -> pl.DataFrame:
     """Rows of (provider, team, feature, cost[, day])."""
     return pl.DataFrame(
-        [{"day": r[4] if len(r) > 4 else D, "provider": r[0], "team": r[1], "feature": r[2],
-          "direct_cost_usd": Decimal(r[3])} for r in rows],
-        schema={"day": pl.Date, "provider": pl.String, "team": pl.String, "feature": pl.String,
-                "direct_cost_usd": MONEY},
+        [
+            {
+                "day": r[4] if len(r) > 4 else D,
+                "provider": r[0],
+                "team": r[1],
+                "feature": r[2],
+                "direct_cost_usd": Decimal(r[3]),
+            }
+            for r in rows
+        ],
+        schema={
+            "day": pl.Date,
+            "provider": pl.String,
+            "team": pl.String,
+            "feature": pl.String,
+            "direct_cost_usd": MONEY,
+        },
     )
 
 
@@ -39,8 +52,11 @@ def totals(out: pl.DataFrame, column: str = "total_cost_usd") -> dict[tuple[str,
     return {(r["team"], r["feature"]): r[column] for r in out.iter_rows(named=True)}
 
 
-OPENAI_DAY = direct(("openai", "search", "answers", "30"), ("openai", "support", "triage", "10"),
-                    ("openai", "unattributed", "unattributed", "20"))
+OPENAI_DAY = direct(
+    ("openai", "search", "answers", "30"),
+    ("openai", "support", "triage", "10"),
+    ("openai", "unattributed", "unattributed", "20"),
+)
 
 
 def test_proportional_spreads_the_residual_by_direct_cost():
@@ -53,33 +69,45 @@ def test_proportional_spreads_the_residual_by_direct_cost():
 
 def test_unattributed_gateway_cost_is_residual_not_direct():
     out = allocate(OPENAI_DAY, billed(("openai", "100")), "unallocated")
-    assert totals(out) == {("search", "answers"): Decimal(30), ("support", "triage"): Decimal(10),
-                           ("unallocated", "unallocated"): Decimal(60)}
+    assert totals(out) == {
+        ("search", "answers"): Decimal(30),
+        ("support", "triage"): Decimal(10),
+        ("unallocated", "unallocated"): Decimal(60),
+    }
     assert out.filter(pl.col("team") == "unallocated")["direct_cost_usd"].item() == Decimal(0)
 
 
 def test_thirds_round_to_cents_with_the_largest_remainder():
-    out = allocate(direct(("openai", "a", "f", "1"), ("openai", "b", "f", "1"), ("openai", "c", "f", "1")),
-                   billed(("openai", "100")))
+    out = allocate(
+        direct(("openai", "a", "f", "1"), ("openai", "b", "f", "1"), ("openai", "c", "f", "1")),
+        billed(("openai", "100")),
+    )
     assert out["total_cost_usd"].to_list() == [Decimal("33.34"), Decimal("33.33"), Decimal("33.33")]
     assert out["total_cost_usd"].sum() == Decimal(100)
 
 
 def test_even_splits_the_residual_per_team_then_by_feature():
-    day = direct(("openai", "search", "answers", "30"), ("openai", "search", "rewrite", "10"),
-                 ("openai", "support", "triage", "10"))
+    day = direct(
+        ("openai", "search", "answers", "30"),
+        ("openai", "search", "rewrite", "10"),
+        ("openai", "support", "triage", "10"),
+    )
     out = allocate(day, billed(("openai", "100")), "even")
-    assert totals(out, "allocated_cost_usd") == {("search", "answers"): Decimal("18.75"),
-                                                 ("search", "rewrite"): Decimal("6.25"),
-                                                 ("support", "triage"): Decimal(25)}
+    assert totals(out, "allocated_cost_usd") == {
+        ("search", "answers"): Decimal("18.75"),
+        ("search", "rewrite"): Decimal("6.25"),
+        ("support", "triage"): Decimal(25),
+    }
     assert set(out["allocation_basis"]) == {"even"}
 
 
 def test_weights_give_listed_teams_their_share_and_unlisted_teams_none():
     out = allocate(OPENAI_DAY, billed(("openai", "100")), "weights", {"search": 3, "growth": 1})
-    assert totals(out, "allocated_cost_usd") == {("search", "answers"): Decimal(45),
-                                                 ("support", "triage"): Decimal(0),
-                                                 ("growth", "(shared)"): Decimal(15)}
+    assert totals(out, "allocated_cost_usd") == {
+        ("search", "answers"): Decimal(45),
+        ("support", "triage"): Decimal(0),
+        ("growth", "(shared)"): Decimal(15),
+    }
     assert out["total_cost_usd"].sum() == Decimal(100)
 
 
@@ -87,19 +115,27 @@ def test_unallocated_keeps_the_residual_on_its_own_line():
     out = allocate(OPENAI_DAY, billed(("openai", "100")), "unallocated")
     line = out.filter(pl.col("team") == "unallocated").row(0, named=True)
     assert (line["feature"], line["allocated_cost_usd"], line["allocation_basis"]) == (
-        "unallocated", Decimal(60), "unallocated")
+        "unallocated",
+        Decimal(60),
+        "unallocated",
+    )
 
 
-@pytest.mark.parametrize("method, expected", [
-    ("proportional", {("search", "(shared)"): Decimal("37.5"), ("support", "(shared)"): Decimal("12.5")}),
-    ("even", {("search", "(shared)"): Decimal(25), ("support", "(shared)"): Decimal(25)}),
-])
+@pytest.mark.parametrize(
+    "method, expected",
+    [
+        ("proportional", {("search", "(shared)"): Decimal("37.5"), ("support", "(shared)"): Decimal("12.5")}),
+        ("even", {("search", "(shared)"): Decimal(25), ("support", "(shared)"): Decimal(25)}),
+    ],
+)
 def test_a_provider_without_gateway_traffic_is_spread_by_the_days_teams(method, expected):
     out = allocate(OPENAI_DAY, billed(("openai", "40"), ("anthropic", "50")), method)
     anthropic = out.filter(pl.col("provider") == "anthropic")
     assert totals(anthropic) == expected
-    assert set(anthropic["allocation_basis"]) == {
-        "proportional": {"all_providers_direct_cost"}, "even": {"even_all_providers"}}[method]
+    assert (
+        set(anthropic["allocation_basis"])
+        == {"proportional": {"all_providers_direct_cost"}, "even": {"even_all_providers"}}[method]
+    )
 
 
 def test_a_day_without_any_direct_cost_keeps_the_bill_unallocated():
@@ -120,8 +156,11 @@ def test_credits_exceeding_usage_give_a_negative_residual_that_still_sums(method
 def test_zero_direct_cost_everywhere():
     zero = direct(("openai", "search", "answers", "0"), ("openai", "support", "triage", "0"))
     proportional = allocate(zero, billed(("openai", "10")), "proportional")
-    assert totals(proportional) == {("search", "answers"): Decimal(0), ("support", "triage"): Decimal(0),
-                                    ("unallocated", "unallocated"): Decimal(10)}
+    assert totals(proportional) == {
+        ("search", "answers"): Decimal(0),
+        ("support", "triage"): Decimal(0),
+        ("unallocated", "unallocated"): Decimal(10),
+    }
     even = allocate(zero, billed(("openai", "10")), "even")
     assert totals(even) == {("search", "answers"): Decimal(5), ("support", "triage"): Decimal(5)}
 
@@ -129,8 +168,13 @@ def test_zero_direct_cost_everywhere():
 def test_direct_cost_without_a_bill_is_kept_and_marked_unbilled():
     out = allocate(direct(("mistral", "search", "answers", "3.333")), billed(("openai", "1")))
     line = out.filter(pl.col("provider") == "mistral").row(0, named=True)
-    assert (line["total_cost_usd"], line["allocated_cost_usd"], line["allocation_basis"], line["is_billed"],
-            line["residual_usd"]) == (Decimal("3.33"), Decimal(0), "unbilled", False, None)
+    assert (
+        line["total_cost_usd"],
+        line["allocated_cost_usd"],
+        line["allocation_basis"],
+        line["is_billed"],
+        line["residual_usd"],
+    ) == (Decimal("3.33"), Decimal(0), "unbilled", False, None)
 
 
 def test_extra_key_columns_such_as_model_are_kept():
@@ -155,10 +199,14 @@ def test_every_provider_day_sums_to_its_bill_to_the_cent(method):
             for team in rng.sample(teams, rng.randint(0, 5)):
                 for feature in rng.sample(["a", "b", "c"], rng.randint(1, 3)):
                     rows.append((provider, team, feature, str(Decimal(rng.randint(0, 10**9)) / 10**7), day))
-            bills.append((provider, str(Decimal(rng.randint(-10**8, 10**11)) / 10**9), day))
+            bills.append((provider, str(Decimal(rng.randint(-(10**8), 10**11)) / 10**9), day))
     out = allocate(direct(*rows), billed(*bills), method, {"search": 2, "legal": 1, "nobody": 1})
-    sums = out.group_by("day", "provider").agg(pl.col("total_cost_usd").sum(), pl.col("direct_cost_usd").sum(),
-                                               pl.col("allocated_cost_usd").sum(), pl.col("residual_usd").first())
+    sums = out.group_by("day", "provider").agg(
+        pl.col("total_cost_usd").sum(),
+        pl.col("direct_cost_usd").sum(),
+        pl.col("allocated_cost_usd").sum(),
+        pl.col("residual_usd").first(),
+    )
     expected = {(day, provider): _round(Decimal(b)) for provider, b, day in bills}
     for row in sums.iter_rows(named=True):
         assert row["total_cost_usd"] == expected[(row["day"], row["provider"])]
@@ -193,19 +241,43 @@ def _write(home: Home, table: str, day: date, rows: list[dict]) -> None:
     folder = home.table_day(table, day)
     folder.mkdir(parents=True)
     pl.DataFrame([{c: r.get(c) for c in schema} for r in rows], schema=schema, orient="row").write_parquet(
-        folder / "part-0.parquet")
+        folder / "part-0.parquet"
+    )
 
 
 def _event(team: str, cost: str, day: date) -> dict:
-    return {"event_id": f"{team}-{cost}", "day": day, "source": "litellm", "provider": "openai", "model": "gpt-4o",
-            "model_id": "gpt-4o", "team": team, "feature": "answers", "input_tokens": 1000, "cache_read_tokens": 0,
-            "cache_write_tokens": 0, "output_tokens": 100, "reasoning_tokens": 0, "requests": 1,
-            "cost_usd": Decimal(cost), "cost_source": "catalog", "price_ref": "genai-prices:gpt-4o"}
+    return {
+        "event_id": f"{team}-{cost}",
+        "day": day,
+        "source": "litellm",
+        "provider": "openai",
+        "model": "gpt-4o",
+        "model_id": "gpt-4o",
+        "team": team,
+        "feature": "answers",
+        "input_tokens": 1000,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "output_tokens": 100,
+        "reasoning_tokens": 0,
+        "requests": 1,
+        "cost_usd": Decimal(cost),
+        "cost_source": "catalog",
+        "price_ref": "genai-prices:gpt-4o",
+    }
 
 
 def _line(cost: str, day: date) -> dict:
-    return {"day": day, "provider": "openai", "model": "gpt-4o", "token_type": "input", "billed_cost": Decimal(cost),
-            "billing_currency": "USD", "line_id": f"l-{day}", "source": "openai_costs"}
+    return {
+        "day": day,
+        "provider": "openai",
+        "model": "gpt-4o",
+        "token_type": "input",
+        "billed_cost": Decimal(cost),
+        "billing_currency": "USD",
+        "line_id": f"l-{day}",
+        "source": "openai_costs",
+    }
 
 
 def test_build_allocation_day_writes_lines_with_tokens_and_rounds_the_running_month(tmp_path):

@@ -95,8 +95,18 @@ def test_missing_days_are_explicit_zeros():
 
 
 def test_null_value_is_not_observed_and_never_alerts():
-    out = rows(detect(pl.DataFrame({"day": [START + timedelta(days=i) for i in range(30)], "series": ["r"] * 30,
-                                     "value": [0.5] * 20 + [None] + [0.5] * 9})), "r")
+    out = rows(
+        detect(
+            pl.DataFrame(
+                {
+                    "day": [START + timedelta(days=i) for i in range(30)],
+                    "series": ["r"] * 30,
+                    "value": [0.5] * 20 + [None] + [0.5] * 9,
+                }
+            )
+        ),
+        "r",
+    )
     assert out[20]["value"] is None
     assert out[20]["is_anomaly"] is False
 
@@ -133,8 +143,13 @@ def test_consecutive_anomalous_days_share_one_episode():
 
 
 def test_decimal_values_stay_decimal():
-    money = pl.DataFrame({"day": [START, START + timedelta(days=2)], "series": ["c", "c"],
-                          "value": [Decimal("1.250000000001"), Decimal("2")]}).with_columns(pl.col("value").cast(pl.Decimal(38, 12)))
+    money = pl.DataFrame(
+        {
+            "day": [START, START + timedelta(days=2)],
+            "series": ["c", "c"],
+            "value": [Decimal("1.250000000001"), Decimal("2")],
+        }
+    ).with_columns(pl.col("value").cast(pl.Decimal(38, 12)))
     out = detect(money)
     assert out.schema["value"] == pl.Decimal(38, 12)
     assert out["value"].to_list() == [Decimal("1.250000000001"), Decimal("0E-12"), Decimal("2.000000000000")]
@@ -181,7 +196,9 @@ def test_a_3x_day_alerts_below_5_only_on_a_series_whose_normal_days_stay_calm():
 
 def test_a_drop_on_an_intermittent_series_never_alerts_but_a_burst_does():
     values = [4, 3, 0, 5, 2, 0, 4] * 4 + [0] * 5 + [4, 30, 3]  # four weeks, five zero days, a burst
-    flagged = [i for i, r in enumerate(rows(detect(frame(values), DetectorParams(min_abs_impact=0)))) if r["is_anomaly"]]
+    flagged = [
+        i for i, r in enumerate(rows(detect(frame(values), DetectorParams(min_abs_impact=0)))) if r["is_anomaly"]
+    ]
     assert 34 in flagged and not set(flagged) & set(range(28, 33))
     with_drops = DetectorParams(min_abs_impact=0, intermittent_drops=True)
     assert set(range(28, 33)) & {i for i, r in enumerate(rows(detect(frame(values), with_drops))) if r["is_anomaly"]}

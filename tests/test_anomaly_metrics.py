@@ -19,14 +19,32 @@ START = date(2025, 1, 6)
 PRICE = {"gpt-4.1": (2e-6, 8e-6), "gpt-4.1-mini": (0.4e-6, 1.6e-6)}
 
 
-def usage_row(day: int, team: str, feature: str, model: str, requests: int, in_per_req: int, out_per_req: int,
-              errors: int = 0, cache_read_share: float = 0.0) -> dict:
+def usage_row(
+    day: int,
+    team: str,
+    feature: str,
+    model: str,
+    requests: int,
+    in_per_req: int,
+    out_per_req: int,
+    errors: int = 0,
+    cache_read_share: float = 0.0,
+) -> dict:
     inp, out = requests * in_per_req, requests * out_per_req
     cost = inp * PRICE[model][0] + out * PRICE[model][1]
     return {
-        "day": START + timedelta(days=day), "team": team, "feature": feature, "provider": "openai", "model": model,
-        "requests": requests, "errors": errors, "input_tokens": inp, "cache_read_tokens": int(inp * cache_read_share),
-        "cache_write_tokens": 0, "output_tokens": out, "reasoning_tokens": 0,
+        "day": START + timedelta(days=day),
+        "team": team,
+        "feature": feature,
+        "provider": "openai",
+        "model": model,
+        "requests": requests,
+        "errors": errors,
+        "input_tokens": inp,
+        "cache_read_tokens": int(inp * cache_read_share),
+        "cache_write_tokens": 0,
+        "output_tokens": out,
+        "reasoning_tokens": 0,
         "cost_usd": Decimal(str(round(cost, 9))),
     }
 
@@ -78,9 +96,13 @@ def test_error_rate_on_a_tiny_day_is_not_a_retry_storm():
     usage = company(50)
     usage = usage.with_columns(
         pl.when((pl.col("feature") == "faq") & (pl.col("day") == START + timedelta(days=45)))
-        .then(pl.lit(10)).otherwise(pl.col("requests")).alias("requests"),
+        .then(pl.lit(10))
+        .otherwise(pl.col("requests"))
+        .alias("requests"),
         pl.when((pl.col("feature") == "faq") & (pl.col("day") == START + timedelta(days=45)))
-        .then(pl.lit(5)).otherwise(pl.col("errors")).alias("errors"),
+        .then(pl.lit(5))
+        .otherwise(pl.col("errors"))
+        .alias("errors"),
     )
     detections = detect_usage(usage)
     storm = detections.filter((pl.col("metric") == "error_rate") & pl.col("is_anomaly"))
@@ -90,7 +112,9 @@ def test_error_rate_on_a_tiny_day_is_not_a_retry_storm():
 def test_retry_storm_is_detected_by_error_rate():
     usage = company(50).with_columns(
         pl.when((pl.col("feature") == "faq") & (pl.col("day") == START + timedelta(days=45)))
-        .then(pl.lit(400)).otherwise(pl.col("errors")).alias("errors")
+        .then(pl.lit(400))
+        .otherwise(pl.col("errors"))
+        .alias("errors")
     )
     incidents = build_incidents(detect_usage(usage), usage)
     assert incidents["explanation"].to_list() == ["support/faq: error rate 0% -> 40%"]
@@ -131,8 +155,16 @@ def test_scoring_counts_recall_precision_delay_and_false_alerts():
 
 def test_evaluate_scores_a_small_company_end_to_end():
     usage = company(50, bloat_day=45)
-    injected = pl.DataFrame({"start_day": [START + timedelta(days=45)], "end_day": [START + timedelta(days=49)],
-                             "team": ["support"], "feature": ["reply-drafter"], "model": ["gpt-4.1"], "kind": ["prompt_bloat"]})
+    injected = pl.DataFrame(
+        {
+            "start_day": [START + timedelta(days=45)],
+            "end_day": [START + timedelta(days=49)],
+            "team": ["support"],
+            "feature": ["reply-drafter"],
+            "model": ["gpt-4.1"],
+            "kind": ["prompt_bloat"],
+        }
+    )
     score, incidents = evaluate(usage, injected)
     assert (score.recall, score.precision, score.median_delay_days) == (1.0, 1.0, 0.0)
 

@@ -90,7 +90,10 @@ def strict_score(incidents: pl.DataFrame, injected: pl.DataFrame, usage: pl.Data
                 true_alerts += 1
                 break
     return {
-        "events": len(events), "detected": len(delays), "alerts": len(alerts), "true_alerts": true_alerts,
+        "events": len(events),
+        "detected": len(delays),
+        "alerts": len(alerts),
+        "true_alerts": true_alerts,
         "median_delay_days": median(delays) if delays else None,
     }
 
@@ -118,23 +121,47 @@ def test_strict_grading_refuses_what_the_lenient_scorer_accepts():
     from tokenomics.anomalies.scoring import score_alerts
 
     d = date(2026, 3, 10)
-    usage = pl.DataFrame({
-        "day": [d] * 3, "team": ["search", "search", "growth"], "feature": ["answer-gen", "rewrite", "email"],
-        "model": ["claude-sonnet-4", "gpt-4o-mini", "gpt-4o-mini"], "provider": ["anthropic", "openai", "openai"],
-    })
-    injected = pl.DataFrame({
-        "start_day": [d, d], "end_day": [d, d], "team": ["search", None], "feature": ["rewrite", None],
-        "model": ["gpt-4o-mini", None], "kind": ["retry_storm", "outage"], "provider": ["openai", "anthropic"],
-    })
+    usage = pl.DataFrame(
+        {
+            "day": [d] * 3,
+            "team": ["search", "search", "growth"],
+            "feature": ["answer-gen", "rewrite", "email"],
+            "model": ["claude-sonnet-4", "gpt-4o-mini", "gpt-4o-mini"],
+            "provider": ["anthropic", "openai", "openai"],
+        }
+    )
+    injected = pl.DataFrame(
+        {
+            "start_day": [d, d],
+            "end_day": [d, d],
+            "team": ["search", None],
+            "feature": ["rewrite", None],
+            "model": ["gpt-4o-mini", None],
+            "kind": ["retry_storm", "outage"],
+            "provider": ["openai", "anthropic"],
+        }
+    )
     scope = pl.List(pl.Struct({"feature": pl.String, "model": pl.String}))
-    incidents = pl.DataFrame({
-        "day": [d] * 4, "last_day": [d] * 4, "team": ["search", "growth", "search", "search"],
-        "feature": [None, "email", "rewrite", "rewrite"], "model": [None] * 4, "severity": ["warning"] * 4,
-        "scope": [[{"feature": None, "model": None}], [{"feature": "email", "model": None}],
-                  [{"feature": "rewrite", "model": None}], [{"feature": "rewrite", "model": None}]],
-    }, schema_overrides={"scope": scope})
-    lenient = score_alerts(incidents, injected, series_count=1, days=1,
-                           model_providers=dict(usage.select("model", "provider").iter_rows()))
+    incidents = pl.DataFrame(
+        {
+            "day": [d] * 4,
+            "last_day": [d] * 4,
+            "team": ["search", "growth", "search", "search"],
+            "feature": [None, "email", "rewrite", "rewrite"],
+            "model": [None] * 4,
+            "severity": ["warning"] * 4,
+            "scope": [
+                [{"feature": None, "model": None}],
+                [{"feature": "email", "model": None}],
+                [{"feature": "rewrite", "model": None}],
+                [{"feature": "rewrite", "model": None}],
+            ],
+        },
+        schema_overrides={"scope": scope},
+    )
+    lenient = score_alerts(
+        incidents, injected, series_count=1, days=1, model_providers=dict(usage.select("model", "provider").iter_rows())
+    )
     strict = strict_score(incidents, injected, usage)
     assert (lenient.detected, lenient.true_alerts) == (2, 4)
     # only one incident names search/rewrite; the team-wide one, growth's and the repeat do not count

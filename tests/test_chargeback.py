@@ -21,28 +21,42 @@ KEYS = {"day": pl.Date, "provider": pl.String, "team": pl.String, "feature": pl.
 
 
 def _direct(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame([dict(zip([*KEYS, "direct_cost_usd"], (*r[:5], Decimal(r[5])), strict=True)) for r in rows],
-                        schema={**KEYS, "direct_cost_usd": MONEY}, orient="row")
+    return pl.DataFrame(
+        [dict(zip([*KEYS, "direct_cost_usd"], (*r[:5], Decimal(r[5])), strict=True)) for r in rows],
+        schema={**KEYS, "direct_cost_usd": MONEY},
+        orient="row",
+    )
 
 
 def _billed(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame([{"day": d, "provider": p, "billed_cost_usd": Decimal(b)} for d, p, b in rows],
-                        schema={"day": pl.Date, "provider": pl.String, "billed_cost_usd": MONEY})
+    return pl.DataFrame(
+        [{"day": d, "provider": p, "billed_cost_usd": Decimal(b)} for d, p, b in rows],
+        schema={"day": pl.Date, "provider": pl.String, "billed_cost_usd": MONEY},
+    )
 
 
 @pytest.fixture
 def allocation() -> pl.DataFrame:
     """Two March days and one April day; anthropic has no gateway traffic on the 3rd; mistral has no bill."""
-    direct = _direct([
-        (MAR_2, "openai", "search", "answers", "gpt-4o", "30"),
-        (MAR_2, "openai", "support", "triage", "gpt-4o-mini", "10"),
-        (MAR_2, "anthropic", "search", "answers", "claude-sonnet-4", "20"),
-        (MAR_3, "openai", "search", "answers", "gpt-4o", "10"),
-        (MAR_3, "mistral", "support", "triage", "mistral-large", "1.005"),
-        (APR_1, "openai", "search", "answers", "gpt-4o", "5"),
-    ])
-    billed = _billed([(MAR_2, "openai", "50"), (MAR_2, "anthropic", "25"), (MAR_3, "openai", "12.5"),
-                      (MAR_3, "anthropic", "7"), (APR_1, "openai", "5")])
+    direct = _direct(
+        [
+            (MAR_2, "openai", "search", "answers", "gpt-4o", "30"),
+            (MAR_2, "openai", "support", "triage", "gpt-4o-mini", "10"),
+            (MAR_2, "anthropic", "search", "answers", "claude-sonnet-4", "20"),
+            (MAR_3, "openai", "search", "answers", "gpt-4o", "10"),
+            (MAR_3, "mistral", "support", "triage", "mistral-large", "1.005"),
+            (APR_1, "openai", "search", "answers", "gpt-4o", "5"),
+        ]
+    )
+    billed = _billed(
+        [
+            (MAR_2, "openai", "50"),
+            (MAR_2, "anthropic", "25"),
+            (MAR_3, "openai", "12.5"),
+            (MAR_3, "anthropic", "7"),
+            (APR_1, "openai", "5"),
+        ]
+    )
     out = allocate(direct, billed, "proportional")
     return out.with_columns(
         pl.when(pl.col("model").is_not_null()).then(pl.lit(1000)).alias("input_tokens").cast(pl.Int64),
@@ -51,7 +65,8 @@ def allocation() -> pl.DataFrame:
         pl.lit(0, pl.Int64).alias("cache_write_tokens"),
         pl.lit(0, pl.Int64).alias("reasoning_tokens"),
         pl.when(pl.col("model").is_not_null()).then(pl.lit(2)).alias("requests").cast(pl.Int64),
-        pl.when(pl.col("model").is_not_null()).then(pl.concat_str([pl.lit("genai-prices:"), pl.col("model")]))
+        pl.when(pl.col("model").is_not_null())
+        .then(pl.concat_str([pl.lit("genai-prices:"), pl.col("model")]))
         .alias("price_refs"),
     )
 
@@ -73,10 +88,17 @@ def test_chargeback_monthly_totals_equal_the_months_bills(allocation):
 
 
 def test_statements_add_up_and_say_how_they_were_made(allocation, tmp_path):
-    recon = pl.DataFrame({"day": [MAR_2, MAR_2], "provider": ["openai", "anthropic"],
-                          "billed_cost_usd": [Decimal(50), Decimal(25)], "gateway_cost_usd": [Decimal(45), Decimal(20)],
-                          "gap_usd": [Decimal(5), Decimal(5)], "likely_cause": ["outside_gateway", "price_difference"]},
-                         schema_overrides={c: MONEY for c in ("billed_cost_usd", "gateway_cost_usd", "gap_usd")})
+    recon = pl.DataFrame(
+        {
+            "day": [MAR_2, MAR_2],
+            "provider": ["openai", "anthropic"],
+            "billed_cost_usd": [Decimal(50), Decimal(25)],
+            "gateway_cost_usd": [Decimal(45), Decimal(20)],
+            "gap_usd": [Decimal(5), Decimal(5)],
+            "likely_cause": ["outside_gateway", "price_difference"],
+        },
+        schema_overrides={c: MONEY for c in ("billed_cost_usd", "gateway_cost_usd", "gap_usd")},
+    )
     paths = write_statements({"allocation_daily": allocation, "reconciliation_daily": recon}, "2026-03", tmp_path)
     assert [p.name for p in paths] == ["search.csv", "search.md", "support.csv", "support.md"]
     csv = pl.read_csv(paths[0], schema_overrides={"total_cost_usd": pl.String, "direct_cost_usd": pl.String})
@@ -114,15 +136,18 @@ def test_statements_read_the_published_warehouse(allocation, tmp_path):
 
 def _prices(provider, model, day):
     """$2.50 input / $10 output per million for every model."""
-    return SimpleNamespace(input=Decimal("2.5"), output=Decimal(10), cache_read=Decimal("1.25"),
-                           cache_write=Decimal("2.5"))
+    return SimpleNamespace(
+        input=Decimal("2.5"), output=Decimal(10), cache_read=Decimal("1.25"), cache_write=Decimal("2.5")
+    )
 
 
 def test_focus_rows_sum_to_the_allocated_totals_with_llm_details(allocation):
     focus = focus_frame(allocation, unit_prices=_prices)
     assert focus["BilledCost"].sum() == allocation["total_cost_usd"].sum()
-    search = focus.filter((pl.col("SubAccountId") == "search") & (pl.col("ChargePeriodStart")
-                                                                   == datetime(2026, 3, 2, tzinfo=timezone.utc)))
+    search = focus.filter(
+        (pl.col("SubAccountId") == "search")
+        & (pl.col("ChargePeriodStart") == datetime(2026, 3, 2, tzinfo=timezone.utc))
+    )
     openai = search.filter(pl.col("x_Provider") == "openai")
     # 30.00 direct on 1000 input + 100 output tokens: weights 2500 : 1000 -> 21.43 / 8.57; residual 7.50
     assert openai.select("x_CostKind", "x_TokenType", "BilledCost", "ConsumedQuantity").rows() == [
@@ -132,10 +157,17 @@ def test_focus_rows_sum_to_the_allocated_totals_with_llm_details(allocation):
     ]
     first = openai.row(0, named=True)
     assert (first["ProviderName"], first["ServiceName"], first["ServiceCategory"], first["ChargeCategory"]) == (
-        "OpenAI", "OpenAI API", "AI and Machine Learning", "Usage")
+        "OpenAI",
+        "OpenAI API",
+        "AI and Machine Learning",
+        "Usage",
+    )
     assert json.loads(first["Tags"]) == {"team": "search", "feature": "answers"}
     assert (first["x_Model"], first["x_PriceRef"], first["x_AllocationMethod"]) == (
-        "gpt-4o", "genai-prices:gpt-4o", "proportional")
+        "gpt-4o",
+        "genai-prices:gpt-4o",
+        "proportional",
+    )
     assert openai.row(2, named=True)["ChargeCategory"] == "Adjustment"
     assert first["BillingPeriodStart"] == datetime(2026, 3, 1, tzinfo=timezone.utc)
     assert first["ChargePeriodEnd"] == datetime(2026, 3, 3, tzinfo=timezone.utc)

@@ -55,8 +55,13 @@ def test_ingest_auto_writes_tables_and_one_line_per_file(tmp_path):
 
 def test_ingest_exit_status_is_nonzero_only_for_an_unreadable_file(tmp_path):
     result = _run(
-        "ingest", f"{FIX}/pipeline/undecodable.jsonl", f"{FIX}/pipeline/bad_rows_spend_logs.jsonl",
-        "--source", "litellm", "--out", str(tmp_path),
+        "ingest",
+        f"{FIX}/pipeline/undecodable.jsonl",
+        f"{FIX}/pipeline/bad_rows_spend_logs.jsonl",
+        "--source",
+        "litellm",
+        "--out",
+        str(tmp_path),
     )
     assert result.exit_code == 1
     assert "undecodable.jsonl" in result.output and "line 2" in result.output

@@ -33,8 +33,11 @@ def test_run_prints_one_line_per_asset_and_day_from_the_runs_events(tmp_path, mo
     assert result.exit_code == 0, result.output
 
     lines = result.output.splitlines()
-    done = {m["step"]: (i, m["detail"]) for i, line in enumerate(lines)
-            if (m := re.match(r"\s+✓ (?P<step>\S+)\s+[\d.]+s\s+(?P<detail>.*)$", line))}
+    done = {
+        m["step"]: (i, m["detail"])
+        for i, line in enumerate(lines)
+        if (m := re.match(r"\s+✓ (?P<step>\S+)\s+[\d.]+s\s+(?P<detail>.*)$", line))
+    }
     steps = {  # asset -> the step that materializes it (a multi-asset's assets share one step's line)
         key.to_user_string(): a.node_def.name
         for a in defs.resolve_asset_graph().assets_defs
@@ -74,9 +77,11 @@ def test_a_failed_step_is_a_cross_line_and_one_error_line(tmp_path, monkeypatch)
 
 
 def test_a_wrong_date_is_one_line_naming_the_option(tmp_path):
-    for args in (["run", "--home", str(tmp_path), "--start", "2026-02-30"],
-                 ["generate", "--home", str(tmp_path), "--start", "31/08/2025"],
-                 ["pull", "openai_costs", "--day", "yesterday", "--home", str(tmp_path)]):
+    for args in (
+        ["run", "--home", str(tmp_path), "--start", "2026-02-30"],
+        ["generate", "--home", str(tmp_path), "--start", "31/08/2025"],
+        ["pull", "openai_costs", "--day", "yesterday", "--home", str(tmp_path)],
+    ):
         result = _invoke(*args)
         assert result.exit_code == 2, result.output
         (line,) = result.output.strip().splitlines()
@@ -85,8 +90,9 @@ def test_a_wrong_date_is_one_line_naming_the_option(tmp_path):
 
 
 def test_a_wrong_source_lists_the_choices(tmp_path):
-    result = _invoke("ingest", "tests/fixtures/openai_costs/costs_page.json", "--source", "litelm",
-                     "--out", str(tmp_path))
+    result = _invoke(
+        "ingest", "tests/fixtures/openai_costs/costs_page.json", "--source", "litelm", "--out", str(tmp_path)
+    )
     assert result.exit_code == 2
     (line,) = result.output.strip().splitlines()
     assert "unknown source 'litelm'; choose one of:" in line

@@ -75,8 +75,19 @@ def test_full_example_loads_every_section():
 
 def test_yaml_float_price_becomes_the_decimal_written():
     config = parse_config(
-        {"prices": {"overrides": [{"name": "x", "provider": "openai", "effective_from": "2026-01-01",
-                                   "input_per_mtok": 0.1, "output_per_mtok": 0.3}]}}
+        {
+            "prices": {
+                "overrides": [
+                    {
+                        "name": "x",
+                        "provider": "openai",
+                        "effective_from": "2026-01-01",
+                        "input_per_mtok": 0.1,
+                        "output_per_mtok": 0.3,
+                    }
+                ]
+            }
+        }
     )
     assert config.prices.overrides[0].input_per_mtok == Decimal("0.1")
     assert config.prices.overrides[0].output_per_mtok == Decimal("0.3")
@@ -183,8 +194,13 @@ def test_override_needs_unit_prices_or_discount_not_both():
 
 
 def test_override_window_must_be_forward():
-    bad = {"name": "x", "provider": "openai", "effective_from": "2026-02-01", "effective_to": "2026-02-01",
-           "discount_pct": 5}
+    bad = {
+        "name": "x",
+        "provider": "openai",
+        "effective_from": "2026-02-01",
+        "effective_to": "2026-02-01",
+        "discount_pct": 5,
+    }
     assert "effective_to must be after effective_from" in error_of({"prices": {"overrides": [bad]}})
 
 

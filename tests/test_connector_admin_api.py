@@ -28,14 +28,28 @@ COMPLETIONS = "/v1/organization/usage/completions"
 
 
 def completions_result(model: str, project: str, inp: int, out: int, requests: int) -> dict:
-    return {"object": "organization.usage.completions.result", "input_tokens": inp, "input_cached_tokens": 0,
-            "output_tokens": out, "num_model_requests": requests, "project_id": project, "user_id": None,
-            "api_key_id": "key_abc", "model": model, "batch": False, "service_tier": "default"}
+    return {
+        "object": "organization.usage.completions.result",
+        "input_tokens": inp,
+        "input_cached_tokens": 0,
+        "output_tokens": out,
+        "num_model_requests": requests,
+        "project_id": project,
+        "user_id": None,
+        "api_key_id": "key_abc",
+        "model": model,
+        "batch": False,
+        "service_tier": "default",
+    }
 
 
 def cost_result(value: str, line_item: str, project: str = "proj_a") -> dict:
-    return {"object": "organization.costs.result", "amount": {"value": value, "currency": "usd"},
-            "line_item": line_item, "project_id": project}
+    return {
+        "object": "organization.costs.result",
+        "amount": {"value": value, "currency": "usd"},
+        "line_item": line_item,
+        "project_id": project,
+    }
 
 
 def bucket(results: list[dict]) -> dict:
@@ -61,30 +75,45 @@ def home(tmp_path, api, monkeypatch):
     h = Home(tmp_path / "home")
     h.root.mkdir()
     retry = {"retry_backoff_seconds": 0.01, "retry_attempts": 4, "retry_budget_seconds": 5}
-    h.config_file.write_text(yaml.safe_dump({"connectors": {
-        "openai": {"admin_key_env": "OAI_ADMIN", "base_url": api.url + "/v1", **retry},
-        "anthropic": {"admin_key_env": "ANT_ADMIN", "base_url": api.url, **retry},
-    }}))
+    h.config_file.write_text(
+        yaml.safe_dump(
+            {
+                "connectors": {
+                    "openai": {"admin_key_env": "OAI_ADMIN", "base_url": api.url + "/v1", **retry},
+                    "anthropic": {"admin_key_env": "ANT_ADMIN", "base_url": api.url, **retry},
+                }
+            }
+        )
+    )
     return h
 
 
 def _serve_costs(api: AdminApiServer, value: str = "1.25") -> None:
-    api.serve_pages(COSTS, [
-        [bucket([cost_result(value, "gpt-4o-2024-08-06, input")])],
-        [bucket([cost_result("0.5", "gpt-4o-2024-08-06, output")])],
-    ])
+    api.serve_pages(
+        COSTS,
+        [
+            [bucket([cost_result(value, "gpt-4o-2024-08-06, input")])],
+            [bucket([cost_result("0.5", "gpt-4o-2024-08-06, output")])],
+        ],
+    )
 
 
 def test_openai_pull_follows_every_page_and_lands_what_it_read(home, api):
-    api.serve_pages(COMPLETIONS, [
-        [bucket([completions_result("gpt-4o-2024-08-06", "proj_a", 1000, 100, 3)])],
-        [bucket([completions_result("gpt-4o-mini-2024-07-18", "proj_a", 2000, 200, 5)])],
-        [bucket([completions_result("gpt-4o-mini-2024-07-18", "proj_b", 4000, 400, 7)])],
-    ])
+    api.serve_pages(
+        COMPLETIONS,
+        [
+            [bucket([completions_result("gpt-4o-2024-08-06", "proj_a", 1000, 100, 3)])],
+            [bucket([completions_result("gpt-4o-mini-2024-07-18", "proj_a", 2000, 200, 5)])],
+            [bucket([completions_result("gpt-4o-mini-2024-07-18", "proj_b", 4000, 400, 7)])],
+        ],
+    )
     _serve_costs(api)
     landed = pull(home, load_config(home.config_file), "openai", DAY)
 
-    assert {(item.source, item.rows, item.status) for item in landed} == {("openai_usage", 3, "new"), ("openai_costs", 2, "new")}
+    assert {(item.source, item.rows, item.status) for item in landed} == {
+        ("openai_usage", 3, "new"),
+        ("openai_costs", 2, "new"),
+    }
     calls = api.requests_to(COMPLETIONS)
     assert [dict(q).get("page") for _, q, _ in calls] == [None, "page_1", "page_2"]
     query = calls[0][1]
@@ -107,21 +136,40 @@ def test_openai_pull_follows_every_page_and_lands_what_it_read(home, api):
 
 
 def test_anthropic_pull_asks_for_day_buckets_grouped_with_brackets(home, api):
-    usage = {"api_key_id": "apikey_01", "workspace_id": "wrkspc_01", "model": "claude-sonnet-4-20250514",
-             "service_tier": "standard", "context_window": "0-200k", "uncached_input_tokens": 1500,
-             "cache_creation": {"ephemeral_1h_input_tokens": 1000, "ephemeral_5m_input_tokens": 500},
-             "cache_read_input_tokens": 200, "output_tokens": 500}
-    cost = {"currency": "USD", "amount": "123.78912", "workspace_id": "wrkspc_01",
-            "description": "Claude Sonnet 4 Usage - Input Tokens", "cost_type": "tokens", "context_window": "0-200k",
-            "model": "claude-sonnet-4-20250514", "service_tier": "standard", "token_type": "uncached_input_tokens"}
-    api.serve_pages("/v1/organizations/usage_report/messages", [[anthropic_bucket([usage])], [anthropic_bucket([usage])]])
+    usage = {
+        "api_key_id": "apikey_01",
+        "workspace_id": "wrkspc_01",
+        "model": "claude-sonnet-4-20250514",
+        "service_tier": "standard",
+        "context_window": "0-200k",
+        "uncached_input_tokens": 1500,
+        "cache_creation": {"ephemeral_1h_input_tokens": 1000, "ephemeral_5m_input_tokens": 500},
+        "cache_read_input_tokens": 200,
+        "output_tokens": 500,
+    }
+    cost = {
+        "currency": "USD",
+        "amount": "123.78912",
+        "workspace_id": "wrkspc_01",
+        "description": "Claude Sonnet 4 Usage - Input Tokens",
+        "cost_type": "tokens",
+        "context_window": "0-200k",
+        "model": "claude-sonnet-4-20250514",
+        "service_tier": "standard",
+        "token_type": "uncached_input_tokens",
+    }
+    api.serve_pages(
+        "/v1/organizations/usage_report/messages", [[anthropic_bucket([usage])], [anthropic_bucket([usage])]]
+    )
     api.serve_pages("/v1/organizations/cost_report", [[anthropic_bucket([cost])]])
     landed = pull(home, load_config(home.config_file), "anthropic", DAY)
 
     assert {(item.source, item.rows) for item in landed} == {("anthropic_usage", 2), ("anthropic_cost", 1)}
     path, query, headers = api.requests_to("/v1/organizations/usage_report/messages")[0]
     assert ("starting_at", "2026-03-05T00:00:00Z") in query and ("ending_at", "2026-03-06T00:00:00Z") in query
-    assert ("bucket_width", "1d") in query and ("group_by[]", "workspace_id") in query and ("group_by[]", "model") in query
+    assert (
+        ("bucket_width", "1d") in query and ("group_by[]", "workspace_id") in query and ("group_by[]", "model") in query
+    )
     assert headers["x-api-key"] == ANTHROPIC_KEY and headers["anthropic-version"] == "2023-06-01"
     out = home.root / "out"
     ingest_files(landing_files(home, "anthropic_cost", DAY), "anthropic_cost", out)
@@ -129,8 +177,13 @@ def test_anthropic_pull_asks_for_day_buckets_grouped_with_brackets(home, api):
 
 
 def test_429_then_success_waits_what_retry_after_says(home, api):
-    api.serve(COSTS, [Reply(429, '{"error": "rate limited"}', {"Retry-After": "1"}),
-                      Reply(body=page([bucket([cost_result("2.0", "gpt-4o-2024-08-06, input")])]))])
+    api.serve(
+        COSTS,
+        [
+            Reply(429, '{"error": "rate limited"}', {"Retry-After": "1"}),
+            Reply(body=page([bucket([cost_result("2.0", "gpt-4o-2024-08-06, input")])])),
+        ],
+    )
     started = time.monotonic()
     landed = pull(home, load_config(home.config_file), "openai_costs", DAY)
     assert time.monotonic() - started >= 1.0, "Retry-After: 1 is honoured, not the 0.01 s backoff"
@@ -138,8 +191,14 @@ def test_429_then_success_waits_what_retry_after_says(home, api):
 
 
 def test_500_then_success_retries_with_backoff(home, api):
-    api.serve(COSTS, [Reply(500, "upstream exploded"), Reply(503, "again"),
-                      Reply(body=page([bucket([cost_result("2.0", "gpt-4o-2024-08-06, input")])]))])
+    api.serve(
+        COSTS,
+        [
+            Reply(500, "upstream exploded"),
+            Reply(503, "again"),
+            Reply(body=page([bucket([cost_result("2.0", "gpt-4o-2024-08-06, input")])])),
+        ],
+    )
     landed = pull(home, load_config(home.config_file), "openai_costs", DAY)
     assert len(api.requests_to(COSTS)) == 3 and landed[0].rows == 1
 
@@ -204,7 +263,9 @@ def test_not_configured_is_off(tmp_path):
 
 
 def test_admin_keys_never_reach_landing_or_logs(home, api):
-    api.serve(COMPLETIONS, [Reply(500, "oops"), Reply(body=page([bucket([completions_result("gpt-4o", "p", 1, 1, 1)])]))])
+    api.serve(
+        COMPLETIONS, [Reply(500, "oops"), Reply(body=page([bucket([completions_result("gpt-4o", "p", 1, 1, 1)])]))]
+    )
     _serve_costs(api)
     logs: list[str] = []
     pull(home, load_config(home.config_file), "openai", DAY, log=logs.append)
@@ -221,14 +282,30 @@ def test_connector_assets_feed_the_lake_and_leak_no_key(home, api):
 
     api.serve_pages(COMPLETIONS, [[bucket([completions_result("gpt-4o-2024-08-06", "proj_a", 1000, 100, 3)])]])
     _serve_costs(api)
-    api.serve(COSTS, [Reply(429, "slow", {"Retry-After": "0"}), Reply(body=page(
-        [bucket([cost_result("1.25", "gpt-4o-2024-08-06, input")])], "page_1"))])
+    api.serve(
+        COSTS,
+        [
+            Reply(429, "slow", {"Retry-After": "0"}),
+            Reply(body=page([bucket([cost_result("1.25", "gpt-4o-2024-08-06, input")])], "page_1")),
+        ],
+    )
     api.serve_pages("/v1/organizations/usage_report/messages", [[anthropic_bucket([])]])
     api.serve_pages("/v1/organizations/cost_report", [[anthropic_bucket([])]])
     instance = dg.DagsterInstance.ephemeral()
-    result = run_days(home, DAY, DAY, instance=instance,
-                      assets=["landing_openai", "landing_anthropic", "landing_litellm", "landing_buckets",
-                              "billing_lines", "provider_usage"])
+    result = run_days(
+        home,
+        DAY,
+        DAY,
+        instance=instance,
+        assets=[
+            "landing_openai",
+            "landing_anthropic",
+            "landing_litellm",
+            "landing_buckets",
+            "billing_lines",
+            "provider_usage",
+        ],
+    )
     assert result.success
     billed = read_partition(home.table_day("billing_lines", DAY))
     assert Decimal(str(billed["billed_cost"].sum())) == Decimal("1.75")
@@ -249,8 +326,10 @@ def test_cli_pull_prints_the_conservation_report(home, api):
     result = CliRunner().invoke(main, ["pull", "openai_costs", "--day", str(DAY), "--home", str(home.root)])
     assert result.exit_code == 0, result.output
     assert "landed landing/openai_costs/2026-03-05/openai_costs_2026-03-05.jsonl (new, 2 rows fetched)" in result.output
-    assert "openai_costs_2026-03-05.jsonl (openai_costs): read 2, kept 2, quarantined 0, deduplicated 0, skipped 0" \
+    assert (
+        "openai_costs_2026-03-05.jsonl (openai_costs): read 2, kept 2, quarantined 0, deduplicated 0, skipped 0"
         in result.output
+    )
     assert OPENAI_KEY not in result.output
 
     api.serve(COSTS, [Reply(401, "expired")])

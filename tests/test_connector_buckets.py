@@ -22,9 +22,11 @@ from tokenomics.home import Home
 from tokenomics.ingest import ingest_files, landing_files
 
 DAY = date(2026, 3, 5)
-HEADER = ("identity_line_item_id,identity_time_interval,bill_payer_account_id,line_item_usage_account_id,"
-          "line_item_line_item_type,line_item_usage_start_date,line_item_usage_end_date,line_item_product_code,"
-          "line_item_usage_type,line_item_usage_amount,pricing_unit,line_item_unblended_cost,line_item_currency_code")
+HEADER = (
+    "identity_line_item_id,identity_time_interval,bill_payer_account_id,line_item_usage_account_id,"
+    "line_item_line_item_type,line_item_usage_start_date,line_item_usage_end_date,line_item_product_code,"
+    "line_item_usage_type,line_item_usage_amount,pricing_unit,line_item_unblended_cost,line_item_currency_code"
+)
 
 
 def cur_csv_gz(costs: dict[str, str]) -> bytes:
@@ -32,10 +34,14 @@ def cur_csv_gz(costs: dict[str, str]) -> bytes:
     for i, (day, cost) in enumerate(sorted(costs.items())):
         nxt = f"2026-03-{int(day[-2:]) + 1:02d}"
         for j, usage in enumerate(("USE1-NovaLite-input-tokens", "USE1-NovaLite-output-tokens")):
-            lines.append(f"li-{i}-{j},{day}T00:00:00Z/{nxt}T00:00:00Z,111111111111,222222222222,Usage,"
-                         f"{day}T00:00:00Z,{nxt}T00:00:00Z,AmazonBedrock,{usage},1000000,tokens,{cost},USD")
-    lines.append("li-ec2,x,111111111111,222222222222,Usage,2026-03-05T00:00:00Z,2026-03-06T00:00:00Z,AmazonEC2,"
-                 "USE1-BoxUsage:m5.large,24,Hrs,2.30,USD")  # not an AI line: skipped by the reader
+            lines.append(
+                f"li-{i}-{j},{day}T00:00:00Z/{nxt}T00:00:00Z,111111111111,222222222222,Usage,"
+                f"{day}T00:00:00Z,{nxt}T00:00:00Z,AmazonBedrock,{usage},1000000,tokens,{cost},USD"
+            )
+    lines.append(
+        "li-ec2,x,111111111111,222222222222,Usage,2026-03-05T00:00:00Z,2026-03-06T00:00:00Z,AmazonEC2,"
+        "USE1-BoxUsage:m5.large,24,Hrs,2.30,USD"
+    )  # not an AI line: skipped by the reader
     return gzip.compress(("\n".join(lines) + "\n").encode())
 
 
@@ -46,9 +52,13 @@ def bucket(request, s3, monkeypatch):
     for key, value in s3.env().items():
         monkeypatch.setenv(key, value)
     env = s3.env()
-    filesystem = pafs.S3FileSystem(access_key=env["AWS_ACCESS_KEY_ID"], secret_key=env["AWS_SECRET_ACCESS_KEY"],
-                                   region=env["AWS_REGION"], endpoint_override=s3.endpoint.removeprefix("http://"),
-                                   scheme="http")
+    filesystem = pafs.S3FileSystem(
+        access_key=env["AWS_ACCESS_KEY_ID"],
+        secret_key=env["AWS_SECRET_ACCESS_KEY"],
+        region=env["AWS_REGION"],
+        endpoint_override=s3.endpoint.removeprefix("http://"),
+        scheme="http",
+    )
 
     def put(key: str, data: bytes) -> None:
         with filesystem.open_output_stream(f"{name}/{key}") as out:
@@ -60,9 +70,13 @@ def bucket(request, s3, monkeypatch):
 def deliver_cur(put, bucket_name: str, execution: str, costs: dict[str, str]) -> None:
     data_key = f"exports/acme-cur/data/BILLING_PERIOD=2026-03/{execution}/acme-cur-00001.csv.gz"
     put(data_key, cur_csv_gz(costs))
-    manifest = {"executionId": execution, "exportArn": "arn:aws:bcm-data-exports:us-east-1:111111111111:export/x",
-                "billingPeriod": {"start": "2026-03-01T00:00:00.000Z", "end": "2026-04-01T00:00:00.000Z"},
-                "dataFiles": [f"s3://{bucket_name}/{data_key}"], "exportName": "acme-cur"}
+    manifest = {
+        "executionId": execution,
+        "exportArn": "arn:aws:bcm-data-exports:us-east-1:111111111111:export/x",
+        "billingPeriod": {"start": "2026-03-01T00:00:00.000Z", "end": "2026-04-01T00:00:00.000Z"},
+        "dataFiles": [f"s3://{bucket_name}/{data_key}"],
+        "exportName": "acme-cur",
+    }
     put("exports/acme-cur/metadata/BILLING_PERIOD=2026-03/acme-cur-Manifest.json", json.dumps(manifest).encode())
 
 
@@ -70,9 +84,17 @@ def deliver_cur(put, bucket_name: str, execution: str, costs: dict[str, str]) ->
 def home(tmp_path, bucket):
     h = Home(tmp_path / "home")
     h.root.mkdir()
-    h.config_file.write_text(yaml.safe_dump({"connectors": {"buckets": [
-        {"source": "aws_cur", "url": f"s3://{bucket[0]}/exports"},
-    ]}}))
+    h.config_file.write_text(
+        yaml.safe_dump(
+            {
+                "connectors": {
+                    "buckets": [
+                        {"source": "aws_cur", "url": f"s3://{bucket[0]}/exports"},
+                    ]
+                }
+            }
+        )
+    )
     return h
 
 
@@ -84,8 +106,10 @@ def _billed(home: Home, files) -> Decimal:
 
 def test_cur_manifest_delivery_lands_the_day_from_gzipped_csv(home, bucket):
     name, put = bucket
-    put("exports/acme-cur/data/BILLING_PERIOD=2026-03/old-execution/acme-cur-00001.csv.gz",
-        cur_csv_gz({"2026-03-05": "999.0"}))  # a superseded execution the manifest no longer lists
+    put(
+        "exports/acme-cur/data/BILLING_PERIOD=2026-03/old-execution/acme-cur-00001.csv.gz",
+        cur_csv_gz({"2026-03-05": "999.0"}),
+    )  # a superseded execution the manifest no longer lists
     deliver_cur(put, name, "exec-1", {"2026-03-04": "1.10", "2026-03-05": "2.20", "2026-03-06": "3.30"})
     landed = pull(home, load_config(home.config_file), "aws_cur", DAY)
     assert [(item.source, item.rows, item.status) for item in landed] == [("aws_cur", 3, "new")]
@@ -101,8 +125,12 @@ def test_a_restated_month_replaces_the_old_one_in_the_lake(home, bucket):
 
     name, put = bucket
     deliver_cur(put, name, "exec-1", {"2026-03-05": "2.20"})
-    run = lambda: run_days(home, DAY, DAY, instance=dg.DagsterInstance.ephemeral(),  # noqa: E731
-                           assets=["landing_buckets", "billing_lines"])
+
+    def run():
+        return run_days(
+            home, DAY, DAY, instance=dg.DagsterInstance.ephemeral(), assets=["landing_buckets", "billing_lines"]
+        )
+
     assert run().success
     assert Decimal(str(read_partition(home.table_day("billing_lines", DAY))["billed_cost"].sum())) == Decimal("4.40")
     time.sleep(1.1)  # S3 times have one-second resolution: the restatement is a later second
@@ -123,8 +151,9 @@ def test_sensor_requests_the_covered_days_once_per_delivery(home, bucket):
     resources = {"tokenomics": TokenomicsHome(root=str(home.root))}
 
     def tick(cursor):
-        with dg.build_sensor_context(cursor=cursor, resources=resources,
-                                     repository_def=defs.get_repository_def()) as context:
+        with dg.build_sensor_context(
+            cursor=cursor, resources=resources, repository_def=defs.get_repository_def()
+        ) as context:
             result = sensor(context)
             return result, context.cursor
 
@@ -142,12 +171,16 @@ def test_sensor_requests_the_covered_days_once_per_delivery(home, bucket):
 def test_focus_file_without_manifest_lands_its_days(tmp_path, bucket):
     name, put = bucket
     header = "BilledCost,EffectiveCost,ListCost,BillingCurrency,ChargePeriodStart,ChargePeriodEnd,ServiceCategory,ServiceName,ProviderName,ChargeCategory,SkuMeter,ConsumedQuantity,ConsumedUnit,BillingAccountId,SubAccountId"
-    rows = [f"{c},{c},{c},USD,2026-03-0{d}T00:00:00Z,2026-03-0{d + 1}T00:00:00Z,AI and Machine Learning,Azure OpenAI,Microsoft,Usage,gpt 4o Inp glbl Tokens,1000,Tokens,acct,sub"
-            for d, c in ((4, "1.5"), (5, "2.5"), (5, "0.25"))]
+    rows = [
+        f"{c},{c},{c},USD,2026-03-0{d}T00:00:00Z,2026-03-0{d + 1}T00:00:00Z,AI and Machine Learning,Azure OpenAI,Microsoft,Usage,gpt 4o Inp glbl Tokens,1000,Tokens,acct,sub"
+        for d, c in ((4, "1.5"), (5, "2.5"), (5, "0.25"))
+    ]
     put("focus/2026-03/focus-export.csv", ("\n".join([header, *rows]) + "\n").encode())
     h = Home(tmp_path / "h")
     h.root.mkdir()
-    h.config_file.write_text(yaml.safe_dump({"connectors": {"buckets": [{"source": "focus", "url": f"s3://{name}/focus"}]}}))
+    h.config_file.write_text(
+        yaml.safe_dump({"connectors": {"buckets": [{"source": "focus", "url": f"s3://{name}/focus"}]}})
+    )
     landed = pull(h, load_config(h.config_file), "focus", DAY)
     assert [(item.rows, item.path.suffix) for item in landed] == [(2, ".csv")]
     out = h.root / "out"

@@ -62,9 +62,30 @@ CREATE INDEX "LiteLLM_SpendLogs_startTime_idx" ON "LiteLLM_SpendLogs"("startTime
 TEAMS = ["search", "support", "growth"]
 FEATURES = ["chat", "summarize", "classify"]
 MODELS = [("gpt-4o-mini", "openai"), ("claude-sonnet-4-20250514", "anthropic"), ("gpt-4o", "openai")]
-COLUMNS = ["request_id", "call_type", "api_key", "spend", "total_tokens", "prompt_tokens", "completion_tokens",
-           "startTime", "endTime", "model", "model_group", "custom_llm_provider", "user", "metadata", "cache_hit",
-           "request_tags", "team_id", "end_user", "messages", "response", "status", "proxy_server_request"]
+COLUMNS = [
+    "request_id",
+    "call_type",
+    "api_key",
+    "spend",
+    "total_tokens",
+    "prompt_tokens",
+    "completion_tokens",
+    "startTime",
+    "endTime",
+    "model",
+    "model_group",
+    "custom_llm_provider",
+    "user",
+    "metadata",
+    "cache_hit",
+    "request_tags",
+    "team_id",
+    "end_user",
+    "messages",
+    "response",
+    "status",
+    "proxy_server_request",
+]
 
 
 def generate_spend_logs(seed: int) -> tuple[list[tuple], pl.DataFrame]:
@@ -74,29 +95,62 @@ def generate_spend_logs(seed: int) -> tuple[list[tuple], pl.DataFrame]:
     rows, truth = [], []
     stamps = [start + timedelta(milliseconds=rng.randrange(86_400_000)) for _ in range(ROWS)]
     stamps[:3] = [start, start + timedelta(hours=23, minutes=59, seconds=59, milliseconds=999), start]
-    outside = [start - timedelta(milliseconds=1), start + timedelta(days=1), start - timedelta(hours=5),
-               start + timedelta(days=1, hours=3)]
+    outside = [
+        start - timedelta(milliseconds=1),
+        start + timedelta(days=1),
+        start - timedelta(hours=5),
+        start + timedelta(days=1, hours=3),
+    ]
     for i, ts in enumerate(stamps + outside):
         team, feature = rng.choice(TEAMS), rng.choice(FEATURES)
         model, provider = rng.choice(MODELS)
         prompt, completion = rng.randrange(10, 4000), rng.randrange(1, 800)
         failed = rng.random() < 0.03
         cache_hit = rng.random() < 0.02  # LiteLLM's own cache: never reached a provider, skipped
-        metadata = {"user_api_key_team_id": team, "user_api_key_alias": f"{team}-key",
-                    "user_api_key_end_user_id": f"user-{rng.randrange(50)}"}
-        rows.append((
-            f"req-{i:06d}", "acompletion", f"{i % 7:064x}", round(prompt * 1e-6 + completion * 3e-6, 9),
-            prompt + completion, prompt, completion, ts, ts + timedelta(milliseconds=rng.randrange(50, 5000)),
-            model, model, provider, "", json.dumps(metadata), "True" if cache_hit else "False",
-            json.dumps([f"feature:{feature}", "env:prod"]), team, None,
-            json.dumps({"messages": [{"role": "user", "content": PROMPT_CANARY}]}),
-            json.dumps({"choices": [{"message": {"content": PROMPT_CANARY}}]}),
-            "failure" if failed else "success",
-            json.dumps({"body": PROMPT_CANARY}),
-        ))
+        metadata = {
+            "user_api_key_team_id": team,
+            "user_api_key_alias": f"{team}-key",
+            "user_api_key_end_user_id": f"user-{rng.randrange(50)}",
+        }
+        rows.append(
+            (
+                f"req-{i:06d}",
+                "acompletion",
+                f"{i % 7:064x}",
+                round(prompt * 1e-6 + completion * 3e-6, 9),
+                prompt + completion,
+                prompt,
+                completion,
+                ts,
+                ts + timedelta(milliseconds=rng.randrange(50, 5000)),
+                model,
+                model,
+                provider,
+                "",
+                json.dumps(metadata),
+                "True" if cache_hit else "False",
+                json.dumps([f"feature:{feature}", "env:prod"]),
+                team,
+                None,
+                json.dumps({"messages": [{"role": "user", "content": PROMPT_CANARY}]}),
+                json.dumps({"choices": [{"message": {"content": PROMPT_CANARY}}]}),
+                "failure" if failed else "success",
+                json.dumps({"body": PROMPT_CANARY}),
+            )
+        )
         if ts.date() == DAY and not cache_hit:
-            truth.append({"team": team, "feature": feature, "provider": provider, "model": model,
-                          "requests": 1, "errors": int(failed), "input_tokens": prompt, "output_tokens": completion})
+            truth.append(
+                {
+                    "team": team,
+                    "feature": feature,
+                    "provider": provider,
+                    "model": model,
+                    "requests": 1,
+                    "errors": int(failed),
+                    "input_tokens": prompt,
+                    "output_tokens": completion,
+                }
+            )
     expected = (
         pl.DataFrame(truth)
         .group_by("team", "feature", "provider", "model")
@@ -151,8 +205,13 @@ def test_pulled_day_materializes_to_the_generated_usage_daily(home, proxy_db):
     from pipelines.runner import run_days
     from tokenomics.lake import read_partition
 
-    result = run_days(home, DAY, DAY, instance=dg.DagsterInstance.ephemeral(),
-                      assets=["landing_litellm", "usage_events", "usage_daily"])
+    result = run_days(
+        home,
+        DAY,
+        DAY,
+        instance=dg.DagsterInstance.ephemeral(),
+        assets=["landing_litellm", "usage_events", "usage_daily"],
+    )
     assert result.success
     usage_daily = (
         read_partition(home.mart_day("usage_daily", DAY))

@@ -55,8 +55,12 @@ CASES = [
     ),
     pytest.param(
         [
-            "anthropic_cost.jsonl", "anthropic_cost_delivered-2.jsonl", "openai_costs.json",
-            "openai_costs_delivered-2026-03-05.json", "openai_costs_delivered-2026-03-07.json", "usage.csv.gz",
+            "anthropic_cost.jsonl",
+            "anthropic_cost_delivered-2.jsonl",
+            "openai_costs.json",
+            "openai_costs_delivered-2026-03-05.json",
+            "openai_costs_delivered-2026-03-07.json",
+            "usage.csv.gz",
         ],
         ["anthropic_cost_delivered-2.jsonl", "openai_costs_delivered-2026-03-07.json", "usage.csv.gz"],
         id="several-exports",

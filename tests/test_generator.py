@@ -37,11 +37,13 @@ def home(tmp_path_factory) -> Path:
 def _digests(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
 # --- a deliberately independent, minimal reading of the written files -------------------------------
+
 
 def _attribute(rules: list[dict], hints: dict) -> str:
     for rule in rules:
@@ -55,7 +57,7 @@ def _attribute(rules: list[dict], hints: dict) -> str:
             if "pattern" in rule and fnmatch.fnmatchcase(v, rule["pattern"]):
                 return rule["value"]
             if "prefix" in rule and "pattern" not in rule and v.startswith(rule["prefix"]):
-                return v[len(rule["prefix"]):]
+                return v[len(rule["prefix"]) :]
             if rule["field"] == "label" and set(rule) == {"field", "key"}:
                 return v
     return "unattributed"
@@ -74,22 +76,32 @@ def _litellm_events(home: Path) -> list[dict]:
         usage = meta["usage_object"] or {}
         anthropic = usage.get("cache_read_input_tokens") is not None
         ok = r["status"] == "success"
-        events.append({
-            "id": r["request_id"], "start": r["startTime"], "end": r["endTime"], "ok": ok,
-            "provider": PROVIDER_ALIASES[r["custom_llm_provider"]], "model": r["model"],
-            "input_tokens": int(r["prompt_tokens"]),
-            "cache_read_tokens": (usage.get("cache_read_input_tokens") if anthropic
-                                  else (usage.get("prompt_tokens_details") or {}).get("cached_tokens")) or 0,
-            "cache_write_tokens": (usage.get("cache_creation_input_tokens") if anthropic else 0) or 0,
-            "output_tokens": int(r["completion_tokens"]),
-            "reasoning_tokens": (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0,
-            "hints": {
-                "gateway_team": [v for v in (r["team_id"], meta["user_api_key_team_alias"]) if v],
-                "key_alias": [meta["user_api_key_alias"]],
-                "tag": json.loads(r["request_tags"]),
-            },
-            "raw": r,
-        })
+        events.append(
+            {
+                "id": r["request_id"],
+                "start": r["startTime"],
+                "end": r["endTime"],
+                "ok": ok,
+                "provider": PROVIDER_ALIASES[r["custom_llm_provider"]],
+                "model": r["model"],
+                "input_tokens": int(r["prompt_tokens"]),
+                "cache_read_tokens": (
+                    usage.get("cache_read_input_tokens")
+                    if anthropic
+                    else (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+                )
+                or 0,
+                "cache_write_tokens": (usage.get("cache_creation_input_tokens") if anthropic else 0) or 0,
+                "output_tokens": int(r["completion_tokens"]),
+                "reasoning_tokens": (usage.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0,
+                "hints": {
+                    "gateway_team": [v for v in (r["team_id"], meta["user_api_key_team_alias"]) if v],
+                    "key_alias": [meta["user_api_key_alias"]],
+                    "tag": json.loads(r["request_tags"]),
+                },
+                "raw": r,
+            }
+        )
     return events
 
 
@@ -108,20 +120,27 @@ def _otel_events(home: Path) -> list[dict]:
                 for ss in rs["scopeSpans"]:
                     for span in ss["spans"]:
                         a = {x["key"]: _value(x["value"]) for x in span["attributes"]}
-                        events.append({
-                            "id": a["gen_ai.response.id"],
-                            "start_ns": int(span["startTimeUnixNano"]), "end_ns": int(span["endTimeUnixNano"]),
-                            "ok": span["status"].get("code") != 2,
-                            "provider": PROVIDER_ALIASES[a.get("gen_ai.provider.name") or a["gen_ai.system"]],
-                            "model": a["gen_ai.request.model"],
-                            "input_tokens": a.get("gen_ai.usage.input_tokens", a.get("gen_ai.usage.prompt_tokens", 0)),
-                            "cache_read_tokens": a.get("gen_ai.usage.cache_read.input_tokens", 0),
-                            "cache_write_tokens": a.get("gen_ai.usage.cache_creation.input_tokens", 0),
-                            "output_tokens": a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens", 0)),
-                            "reasoning_tokens": a.get("gen_ai.usage.reasoning.output_tokens", 0),
-                            "hints": {"label": {**resource, **a}},
-                            "attributes": a,
-                        })
+                        events.append(
+                            {
+                                "id": a["gen_ai.response.id"],
+                                "start_ns": int(span["startTimeUnixNano"]),
+                                "end_ns": int(span["endTimeUnixNano"]),
+                                "ok": span["status"].get("code") != 2,
+                                "provider": PROVIDER_ALIASES[a.get("gen_ai.provider.name") or a["gen_ai.system"]],
+                                "model": a["gen_ai.request.model"],
+                                "input_tokens": a.get(
+                                    "gen_ai.usage.input_tokens", a.get("gen_ai.usage.prompt_tokens", 0)
+                                ),
+                                "cache_read_tokens": a.get("gen_ai.usage.cache_read.input_tokens", 0),
+                                "cache_write_tokens": a.get("gen_ai.usage.cache_creation.input_tokens", 0),
+                                "output_tokens": a.get(
+                                    "gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens", 0)
+                                ),
+                                "reasoning_tokens": a.get("gen_ai.usage.reasoning.output_tokens", 0),
+                                "hints": {"label": {**resource, **a}},
+                                "attributes": a,
+                            }
+                        )
     return events
 
 
@@ -131,6 +150,7 @@ def parsed(home):
 
 
 # --- tests -------------------------------------------------------------------------------------------
+
 
 def test_same_seed_writes_identical_bytes(home, tmp_path):
     generate(tmp_path / "again", START, DAYS, EVENTS, SEED)
@@ -156,16 +176,29 @@ def test_truth_equals_what_the_files_say_under_the_config_rules(home, parsed):
     got: dict[tuple, Counter] = defaultdict(Counter)
     for e in litellm:
         day = e["start"][:10]
-        key = (day, _attribute(rules["team"], e["hints"]), _attribute(rules["feature"], e["hints"]), e["provider"], e["model"])
+        key = (
+            day,
+            _attribute(rules["team"], e["hints"]),
+            _attribute(rules["feature"], e["hints"]),
+            e["provider"],
+            e["model"],
+        )
         got[key].update({"requests": 1, "errors": 0 if e["ok"] else 1, **{t: e[t] for t in TOKENS}})
     for e in otel:
         day = str(datetime.fromtimestamp(e["start_ns"] / 1e9, timezone.utc).date())
-        key = (day, _attribute(rules["team"], e["hints"]), _attribute(rules["feature"], e["hints"]), e["provider"], e["model"])
+        key = (
+            day,
+            _attribute(rules["team"], e["hints"]),
+            _attribute(rules["feature"], e["hints"]),
+            e["provider"],
+            e["model"],
+        )
         got[key].update({"requests": 1, "errors": 0 if e["ok"] else 1, **{t: e[t] for t in TOKENS}})
     truth = pl.read_parquet(home / "truth" / "usage_daily.parquet").filter(pl.col("via_gateway"))
     want = {
-        (str(r["day"]), r["team"], r["feature"], r["provider"], r["model"]):
-            {c: r[c] for c in ["requests", "errors", *TOKENS]}
+        (str(r["day"]), r["team"], r["feature"], r["provider"], r["model"]): {
+            c: r[c] for c in ["requests", "errors", *TOKENS]
+        }
         for r in truth.iter_rows(named=True)
     }
     assert {k: {c: v.get(c, 0) for c in ["requests", "errors", *TOKENS]} for k, v in got.items()} == want
@@ -173,10 +206,13 @@ def test_truth_equals_what_the_files_say_under_the_config_rules(home, parsed):
 
 def test_token_subsets_never_exceed_their_totals(home, parsed):
     truth = pl.read_parquet(home / "truth" / "usage_daily.parquet")
-    assert truth.filter(
-        (pl.col("cache_read_tokens") + pl.col("cache_write_tokens") > pl.col("input_tokens"))
-        | (pl.col("reasoning_tokens") > pl.col("output_tokens"))
-    ).height == 0
+    assert (
+        truth.filter(
+            (pl.col("cache_read_tokens") + pl.col("cache_write_tokens") > pl.col("input_tokens"))
+            | (pl.col("reasoning_tokens") > pl.col("output_tokens"))
+        ).height
+        == 0
+    )
     for e in parsed[0] + parsed[1]:
         assert e["cache_read_tokens"] + e["cache_write_tokens"] <= e["input_tokens"]
         assert e["reasoning_tokens"] <= e["output_tokens"]
@@ -229,12 +265,16 @@ def test_anomalies_are_recorded_and_visible_in_the_truth(home):
     day0, day1 = START, START + timedelta(days=1)
 
     def per(team: str, feature: str, day: date) -> dict:
-        return truth.filter((pl.col("team") == team) & (pl.col("feature") == feature) & (pl.col("day") == day)).select(
-            pl.col("requests", "errors", "input_tokens", "cache_read_tokens").sum()).row(0, named=True)
+        return (
+            truth.filter((pl.col("team") == team) & (pl.col("feature") == feature) & (pl.col("day") == day))
+            .select(pl.col("requests", "errors", "input_tokens", "cache_read_tokens").sum())
+            .row(0, named=True)
+        )
 
     bloat0, bloat1 = per("search", "answer-gen", day0), per("search", "answer-gen", day1)
     assert (bloat1["input_tokens"] / (bloat1["requests"] - bloat1["errors"])) / (
-        bloat0["input_tokens"] / (bloat0["requests"] - bloat0["errors"])) > 2.5
+        bloat0["input_tokens"] / (bloat0["requests"] - bloat0["errors"])
+    ) > 2.5
     storm = per("support", "ticket-triage", day1)
     assert storm["errors"] / storm["requests"] > 0.25
     assert "agents" not in truth.filter(pl.col("day") == day0)["team"].to_list()
@@ -243,15 +283,25 @@ def test_anomalies_are_recorded_and_visible_in_the_truth(home):
     assert set(email.filter(pl.col("day") == day0)["model"]) == {"gpt-4o-mini"}
     assert set(email.filter(pl.col("day") == day1)["model"]) == {"gpt-4.1"}
     collapse0, collapse1 = per("support", "reply-draft", day0), per("support", "reply-draft", day1)
-    assert collapse1["cache_read_tokens"] / collapse1["input_tokens"] < 0.2 < collapse0["cache_read_tokens"] / collapse0["input_tokens"]
+    assert (
+        collapse1["cache_read_tokens"] / collapse1["input_tokens"]
+        < 0.2
+        < collapse0["cache_read_tokens"] / collapse0["input_tokens"]
+    )
     anthropic1 = truth.filter((pl.col("provider") == "anthropic") & (pl.col("day") == day1))
     assert anthropic1["errors"].sum() / anthropic1["requests"].sum() > 0.5
 
 
 def test_one_day_range_injects_no_anomaly():
     assert place(1) == []
-    assert {a.kind for a in place(30)} == {"retry_storm", "prompt_bloat", "new_team", "model_switch",
-                                           "cache_collapse", "outage"}
+    assert {a.kind for a in place(30)} == {
+        "retry_storm",
+        "prompt_bloat",
+        "new_team",
+        "model_switch",
+        "cache_collapse",
+        "outage",
+    }
 
 
 def test_unattributed_traffic_is_small_but_present(home):
@@ -280,6 +330,7 @@ def test_no_secrets_and_bodies_only_in_the_otel_content_attribute(home, parsed):
 
 # --- provider bills ----------------------------------------------------------------------------------
 
+
 def _final_openai_files(home: Path) -> list[Path]:
     """Per day, the latest delivery of the OpenAI cost report (file names sort by delivery date)."""
     return [sorted(d.glob("costs_*.json"))[-1] for d in sorted((home / "landing" / "openai_costs").iterdir())]
@@ -298,9 +349,13 @@ def _billed_from_files(home: Path) -> dict[tuple[str, str], Decimal]:
             for r in bucket["results"]:
                 out[(bucket["starting_at"][:10], "anthropic")] += Decimal(r["amount"]) / 100
     cur = pl.read_parquet(land / "aws_cur" / "*" / "*.parquet")
-    bedrock = cur.filter((pl.col("line_item_product_code") == "AmazonBedrock") | (pl.col("bill_billing_entity") == "AWS Marketplace"))
+    bedrock = cur.filter(
+        (pl.col("line_item_product_code") == "AmazonBedrock") | (pl.col("bill_billing_entity") == "AWS Marketplace")
+    )
     for r in bedrock.iter_rows(named=True):
-        out[(str(r["line_item_usage_start_date"].date()), "aws_bedrock")] += Decimal(repr(r["line_item_unblended_cost"]))
+        out[(str(r["line_item_usage_start_date"].date()), "aws_bedrock")] += Decimal(
+            repr(r["line_item_unblended_cost"])
+        )
     for path in land.glob("focus/*/*.csv"):
         for r in csv.DictReader(path.open(newline="")):
             if r["ServiceCategory"] == "AI and Machine Learning":
@@ -321,8 +376,11 @@ def _billed_from_files(home: Path) -> dict[tuple[str, str], Decimal]:
 def test_billing_truth_equals_the_final_exports_line_by_line(home):
     truth = pl.read_parquet(home / "truth" / "billing_daily.parquet")
     want = {(str(r["day"]), r["provider"]): r["billed_cost_usd"] for r in truth.iter_rows(named=True)}
-    assert set(want) == {(str(START + timedelta(days=d)), p) for d in range(DAYS)
-                         for p in ("openai", "anthropic", "aws_bedrock", "azure_openai", "gcp_vertex")}
+    assert set(want) == {
+        (str(START + timedelta(days=d)), p)
+        for d in range(DAYS)
+        for p in ("openai", "anthropic", "aws_bedrock", "azure_openai", "gcp_vertex")
+    }
     assert _billed_from_files(home) == want
 
 
@@ -368,7 +426,9 @@ def test_restated_day_has_a_later_delivery_with_the_final_numbers(home):
     assert total(early) < total(final)
     truth = pl.read_parquet(home / "truth" / "billing_daily.parquet")
     day = date.fromisoformat(restated[0].name)
-    assert truth.filter((pl.col("day") == day) & (pl.col("provider") == "openai"))["billed_cost_usd"].item() == total(final)
+    assert truth.filter((pl.col("day") == day) & (pl.col("provider") == "openai"))["billed_cost_usd"].item() == total(
+        final
+    )
 
 
 def test_discount_and_credits_lower_the_bill(home):
@@ -389,11 +449,17 @@ def test_cloud_bills_mix_ai_lines_with_other_services(home):
     assert {"AmazonBedrock", "AmazonEC2", "AmazonS3"} <= set(cur["line_item_product_code"])
     assert "AWS Marketplace" in set(cur["bill_billing_entity"]) and "Credit" in set(cur["line_item_line_item_type"])
     assert (cur.filter(pl.col("line_item_line_item_type") == "Credit")["line_item_unblended_cost"] < 0).all()
-    azure = [r["MeterCategory"] for p in land.glob("azure_cost/*/*.csv")
-             for r in csv.DictReader(p.open(encoding="utf-8-sig", newline=""))]
+    azure = [
+        r["MeterCategory"]
+        for p in land.glob("azure_cost/*/*.csv")
+        for r in csv.DictReader(p.open(encoding="utf-8-sig", newline=""))
+    ]
     assert {"Cognitive Services", "Virtual Machines", "Storage"} <= set(azure)
-    gcp = {json.loads(line)["service"]["description"] for p in land.glob("gcp_billing/*/*.jsonl")
-           for line in p.read_text().splitlines()}
+    gcp = {
+        json.loads(line)["service"]["description"]
+        for p in land.glob("gcp_billing/*/*.jsonl")
+        for line in p.read_text().splitlines()
+    }
     assert {"Vertex AI", "Compute Engine", "BigQuery"} <= gcp
     focus = [r["ServiceCategory"] for p in land.glob("focus/*/*.csv") for r in csv.DictReader(p.open(newline=""))]
     assert {"AI and Machine Learning", "Compute"} <= set(focus)
@@ -411,8 +477,11 @@ def test_batch_requests_are_marked_and_logged_at_half_price(parsed):
         meta = json.loads(e["raw"]["metadata"])
         assert meta["batch_models"] == [e["model"]] and meta["spend_logs_metadata"]["batch_id"].startswith("batch_")
         p = unit_prices(key_of[e["model"]], date.fromisoformat(e["start"][:10]))
-        full = (e["input_tokens"] - e["cache_read_tokens"]) * p.input + e["cache_read_tokens"] * p.cache_read \
+        full = (
+            (e["input_tokens"] - e["cache_read_tokens"]) * p.input
+            + e["cache_read_tokens"] * p.cache_read
             + e["output_tokens"] * p.output
+        )
         assert float(e["raw"]["spend"]) == pytest.approx(float(full) / 2, rel=1e-9)
     batch_ids = {e["id"] for e in batch}
     assert not any(json.loads(e["raw"]["metadata"])["batch_models"] for e in parsed[0] if e["id"] not in batch_ids)

@@ -29,7 +29,9 @@ def _published(home: Home) -> dict[str, pl.DataFrame]:
     try:
         tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()]
         return {
-            t: con.sql(f'SELECT * {f"EXCLUDE ({WHEN_CHECKED[t]})" if t in WHEN_CHECKED else ""} FROM "{t}" ORDER BY ALL').pl()
+            t: con.sql(
+                f'SELECT * {f"EXCLUDE ({WHEN_CHECKED[t]})" if t in WHEN_CHECKED else ""} FROM "{t}" ORDER BY ALL'
+            ).pl()
             for t in tables
         }
     finally:
@@ -75,11 +77,24 @@ def test_materializing_a_day_twice_gives_identical_tables(one_day):
     _run(one_day)
     second, second_alerts = _snapshot(one_day), _alert_files(one_day)
     assert set(first) == set(second)
-    assert {"usage_daily", "billing_daily", "reconciliation_daily", "chargeback_monthly", "budget_status", "anomalies",
-            "alerts", "data_quality", "savings_opportunities", "self_host_tco"} <= set(first)  # DESIGN section 5
+    assert {
+        "usage_daily",
+        "billing_daily",
+        "reconciliation_daily",
+        "chargeback_monthly",
+        "budget_status",
+        "anomalies",
+        "alerts",
+        "data_quality",
+        "savings_opportunities",
+        "self_host_tco",
+    } <= set(first)  # DESIGN section 5
     assert all(first[t].height > 0 for t in ("usage_daily", "billing_daily", "reconciliation_daily", "data_quality"))
     for table in first:
-        assert first[table].equals(second[table]), (table, [c for c in first[table].columns if not first[table][c].equals(second[table][c])])
+        assert first[table].equals(second[table]), (
+            table,
+            [c for c in first[table].columns if not first[table][c].equals(second[table][c])],
+        )
     assert sum(len(text.splitlines()) for text in first_alerts.values()) > 0  # alerts really went out
     assert first_alerts == second_alerts  # and the JSONL channel got none of them twice
     leftovers = [p for p in one_day.lake.rglob(".*") if p.name.startswith((".tmp", ".old"))]
@@ -102,7 +117,9 @@ def test_same_file_delivered_twice_changes_nothing(one_day):
 
 def test_rerunning_a_past_day_with_a_new_override_reprices_it(one_day):
     _run(one_day)
-    before = pl.read_parquet(one_day.table_day("usage_events", DAY) / "*.parquet").filter(pl.col("model") == "gpt-4o-mini")
+    before = pl.read_parquet(one_day.table_day("usage_events", DAY) / "*.parquet").filter(
+        pl.col("model") == "gpt-4o-mini"
+    )
     assert before.height > 0 and set(before["cost_source"]) == {"catalog"}
     config = one_day.config_file.read_text()
     one_day.config_file.write_text(
@@ -112,14 +129,18 @@ def test_rerunning_a_past_day_with_a_new_override_reprices_it(one_day):
         + "      cache_read_per_mtok: '0.05'\n"
     )
     _run(one_day)
-    after = pl.read_parquet(one_day.table_day("usage_events", DAY) / "*.parquet").filter(pl.col("model") == "gpt-4o-mini")
+    after = pl.read_parquet(one_day.table_day("usage_events", DAY) / "*.parquet").filter(
+        pl.col("model") == "gpt-4o-mini"
+    )
     assert set(after["cost_source"]) == {"override"}
     assert after["price_ref"].str.contains("negotiated-mini").all()
     for row in after.iter_rows(named=True):
         uncached = row["input_tokens"] - row["cache_read_tokens"] - row["cache_write_tokens"]
         want = (
-            uncached * Decimal("0.10") + row["cache_read_tokens"] * Decimal("0.05")
-            + row["cache_write_tokens"] * Decimal("0.10") + row["output_tokens"] * Decimal("0.40")
+            uncached * Decimal("0.10")
+            + row["cache_read_tokens"] * Decimal("0.05")
+            + row["cache_write_tokens"] * Decimal("0.10")
+            + row["output_tokens"] * Decimal("0.40")
         ) / Decimal(1_000_000)
         if row["is_batch"]:
             want /= 2

@@ -34,12 +34,23 @@ def company(outage: bool = False, bloat_teams: tuple[str, ...] = ()) -> pl.DataF
             errors = int(n * 0.7) if down else n // 100
             in_per = 1500 * (4 if event and team in bloat_teams else 1)
             inp, out = n * in_per, n * 200
-            rows.append({
-                "day": START + timedelta(days=d), "team": team, "feature": feature, "provider": provider,
-                "model": model, "requests": n, "errors": errors, "input_tokens": inp, "cache_read_tokens": 0,
-                "cache_write_tokens": 0, "output_tokens": out, "reasoning_tokens": 0,
-                "cost_usd": Decimal(str(round(inp * PRICE[model][0] + out * PRICE[model][1], 9))),
-            })
+            rows.append(
+                {
+                    "day": START + timedelta(days=d),
+                    "team": team,
+                    "feature": feature,
+                    "provider": provider,
+                    "model": model,
+                    "requests": n,
+                    "errors": errors,
+                    "input_tokens": inp,
+                    "cache_read_tokens": 0,
+                    "cache_write_tokens": 0,
+                    "output_tokens": out,
+                    "reasoning_tokens": 0,
+                    "cost_usd": Decimal(str(round(inp * PRICE[model][0] + out * PRICE[model][1], 9))),
+                }
+            )
     return pl.DataFrame(rows).with_columns(pl.col("cost_usd").cast(pl.Decimal(38, 12)))
 
 

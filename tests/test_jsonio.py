@@ -118,7 +118,7 @@ def test_parse_json_objects_keeps_the_given_line_numbers():
 
 
 def test_decode_json_text_keeps_rows_aligned_and_marks_bad_ones():
-    texts = pl.Series(["{\"id\": \"a\", \"n\": 3}", None, "", "{\"id\": ", "null", "{\"id\":\n\"multi\"}"])
+    texts = pl.Series(['{"id": "a", "n": 3}', None, "", '{"id": ', "null", '{"id":\n"multi"}'])
     decoded = decode_json_text(texts, SCHEMA)
     assert decoded.to_dicts() == [
         {"id": "a", "n": "3", "_reject": None},

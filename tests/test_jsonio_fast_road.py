@@ -15,8 +15,9 @@ GOOD = [b'{"id": "a%d", "n": %d.50, "nested": {"k": {"deep": 1}, "xs": [1, "x"]}
 
 def _both(path, schema=SCHEMA, **kw) -> tuple[pl.DataFrame, pl.DataFrame]:
     fast = pl.concat(list(jsonio.iter_json_records(path, source="test", schema=schema, **kw)))
-    careful = pl.concat(list(jsonio._careful_records(path, "test", schema, kw.get("chunk_rows", 200_000),
-                                                     jsonio.CHUNK_BYTES, 0)))
+    careful = pl.concat(
+        list(jsonio._careful_records(path, "test", schema, kw.get("chunk_rows", 200_000), jsonio.CHUNK_BYTES, 0))
+    )
     return fast, careful
 
 

@@ -39,10 +39,12 @@ def test_a_month_of_a_mart_is_its_days_and_no_neighbour(tmp_path):
 
 
 def test_budget_status_counts_direct_and_residual_spend_together():
-    allocation = _allocation([
-        (date(2026, 3, 2), "search", "chat", "30"),  # direct
-        (date(2026, 3, 2), "search", None, "25"),  # allocated residual
-    ])
+    allocation = _allocation(
+        [
+            (date(2026, 3, 2), "search", "chat", "30"),  # direct
+            (date(2026, 3, 2), "search", None, "25"),  # allocated residual
+        ]
+    )
     (row,) = budget_status_from_allocation(allocation, [SEARCH], date(2026, 3, 2)).iter_rows(named=True)
     assert row["mtd_spend_usd"] == Decimal("55") and row["thresholds_crossed"] == [50]
 
@@ -55,12 +57,18 @@ def test_budget_status_without_budgets_or_spend_is_an_empty_table():
 
 def test_budget_status_on_a_day_reads_the_lake_through_that_day_only(tmp_path):
     home = Home(tmp_path)
-    _write_days(home, "allocation_daily", _allocation([
-        (date(2026, 2, 27), "search", None, "40"),  # last month: history for the forecast, not spend
-        (date(2026, 3, 1), "search", None, "10"),
-        (date(2026, 3, 2), "search", None, "20"),
-        (date(2026, 3, 3), "search", None, "70"),  # after the day asked about
-    ]))
+    _write_days(
+        home,
+        "allocation_daily",
+        _allocation(
+            [
+                (date(2026, 2, 27), "search", None, "40"),  # last month: history for the forecast, not spend
+                (date(2026, 3, 1), "search", None, "10"),
+                (date(2026, 3, 2), "search", None, "20"),
+                (date(2026, 3, 3), "search", None, "70"),  # after the day asked about
+            ]
+        ),
+    )
     (row,) = budget_status_on(home, [SEARCH], date(2026, 3, 2)).iter_rows(named=True)
     assert row["mtd_spend_usd"] == Decimal("30")
 

@@ -25,13 +25,18 @@ def test_make_ui_backfill_of_every_asset_succeeds_without_a_key_in_the_environme
     env = user_environment(TOKENOMICS_HOME=str(home.root))
     generated = subprocess.run(
         [str(BIN / "tokenomics"), "generate", "--start", str(START), "--days", str(DAYS), "--events-per-day", "300"],
-        env=env, capture_output=True, text=True,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert generated.returncode == 0, generated.stderr
     port = free_port()
     log = open(tmp_path / "make-ui.log", "wb")
     ui = subprocess.Popen(
-        ["make", "-C", str(ROOT), "ui", f"UI_PORT={port}"], env=env, stdout=log, stderr=subprocess.STDOUT,
+        ["make", "-C", str(ROOT), "ui", f"UI_PORT={port}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"

@@ -23,7 +23,12 @@ CASES = [
     ("Claude4Sonnet", "claude4sonnet", "claude4sonnet", "anthropic"),
     ("claude-3-5-haiku-latest", "claude35haiku", "claude-3-5-haiku", "anthropic"),
     ("claude-opus-4-1", "claude41opus", "claude-opus-4-1", "anthropic"),
-    ("Claude 3.5 Sonnet (Amazon Bedrock Edition)", "claude35sonnet", "claude 3.5 sonnet (amazon bedrock edition)", "anthropic"),
+    (
+        "Claude 3.5 Sonnet (Amazon Bedrock Edition)",
+        "claude35sonnet",
+        "claude 3.5 sonnet (amazon bedrock edition)",
+        "anthropic",
+    ),
     ("global.anthropic.claude-haiku-4-5-20251001-v1:0", "claude45haiku", "claude-haiku-4-5", None),
     ("amazon.nova-pro-v1:0", "novapro", "nova-pro", None),
     ("NovaPro", "novapro", "novapro", None),
@@ -58,8 +63,12 @@ def test_model_key_is_one_rule_in_python_and_duckdb(con, raw, key, family, provi
 
 @pytest.mark.parametrize("sku_name", ["Claude3.5Sonnet", "us.anthropic.claude-3-5-sonnet", "NovaPro", "Gemini 2.5 Pro"])
 def test_sku_names_meet_gateway_names_on_the_key(sku_name):
-    gateway = {"Claude3.5Sonnet": "claude-3-5-sonnet-20240620", "us.anthropic.claude-3-5-sonnet": "claude-3-5-sonnet",
-               "NovaPro": "amazon.nova-pro-v1:0", "Gemini 2.5 Pro": "gemini-2.5-pro"}[sku_name]
+    gateway = {
+        "Claude3.5Sonnet": "claude-3-5-sonnet-20240620",
+        "us.anthropic.claude-3-5-sonnet": "claude-3-5-sonnet",
+        "NovaPro": "amazon.nova-pro-v1:0",
+        "Gemini 2.5 Pro": "gemini-2.5-pro",
+    }[sku_name]
     assert model_key(normalize_model_name(sku_name)) == model_key(gateway)
 
 

@@ -15,9 +15,16 @@ from tokenomics.schema import MONEY
 D = Decimal
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("0.005", "0.01"), ("0.025", "0.03"), ("-0.005", "-0.01"), ("1.2349", "1.23"), ("-2.675", "-2.68"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0.005", "0.01"),
+        ("0.025", "0.03"),
+        ("-0.005", "-0.01"),
+        ("1.2349", "1.23"),
+        ("-2.675", "-2.68"),
+    ],
+)
 def test_to_cents_rounds_half_away_from_zero(value, expected):
     assert to_cents(D(value)) == D(expected)  # 0.025 -> 0.03, where half-even would say 0.02
 
@@ -34,8 +41,10 @@ def test_apportion_thirds_add_up_to_the_total():
 
 
 def test_largest_remainder_hands_missing_cents_to_the_largest_remainders():
-    frame = pl.DataFrame({"g": [1, 1, 1], "v": [D("0.334"), D("0.333"), D("0.333")], "t": [100, 100, 100]},
-                         schema={"g": pl.Int64, "v": MONEY, "t": pl.Int64})
+    frame = pl.DataFrame(
+        {"g": [1, 1, 1], "v": [D("0.334"), D("0.333"), D("0.333")], "t": [100, 100, 100]},
+        schema={"g": pl.Int64, "v": MONEY, "t": pl.Int64},
+    )
     out = largest_remainder(frame, "v", "t", pl.lit(True), "c", group=["g"])
     assert out["c"].to_list() == [34, 33, 33]
 
@@ -51,14 +60,30 @@ def test_monthly_team_statements_add_up_to_each_providers_bill_in_cents():
         day = date(2026, 3, 1) + timedelta(days=i)
         bills = {p: D(rng.randint(0, 10**8)) / D(10**6) + D("0.005") * rng.randint(0, 1) for p in providers}
         direct = pl.DataFrame(
-            [{"day": day, "provider": p, "team": t, "feature": "f",
-              "direct_cost_usd": D(rng.randint(0, 10**7)) / D(10**6)} for p in providers for t in teams],
-            schema={"day": pl.Date, "provider": pl.String, "team": pl.String, "feature": pl.String,
-                    "direct_cost_usd": MONEY},
+            [
+                {
+                    "day": day,
+                    "provider": p,
+                    "team": t,
+                    "feature": "f",
+                    "direct_cost_usd": D(rng.randint(0, 10**7)) / D(10**6),
+                }
+                for p in providers
+                for t in teams
+            ],
+            schema={
+                "day": pl.Date,
+                "provider": pl.String,
+                "team": pl.String,
+                "feature": pl.String,
+                "direct_cost_usd": MONEY,
+            },
         )
         billed = pl.DataFrame(
-            [{"day": day, "provider": p, "billed_cost_usd": bills[p], "month_to_date_before_usd": before[p]}
-             for p in providers],
+            [
+                {"day": day, "provider": p, "billed_cost_usd": bills[p], "month_to_date_before_usd": before[p]}
+                for p in providers
+            ],
             schema={"day": pl.Date, "provider": pl.String, "billed_cost_usd": MONEY, "month_to_date_before_usd": MONEY},
         )
         days.append(allocate(direct, billed))

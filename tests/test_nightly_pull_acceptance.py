@@ -90,8 +90,7 @@ def sources(tmp_path, postgres, s3, monkeypatch):
                 copy.write_row([row[c] for c in columns])
     hand = Home(tmp_path / "hand")
     hand.landing_day("litellm", DAY).mkdir(parents=True)
-    (hand.landing_day("litellm", DAY) / "spend_logs.jsonl").write_text(
-        "".join(json.dumps(row) + "\n" for row in logs))
+    (hand.landing_day("litellm", DAY) / "spend_logs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in logs))
 
     # admin APIs: the generated reports as the providers serve them, two pages where there is enough
     api = AdminApiServer().__enter__()
@@ -109,7 +108,9 @@ def sources(tmp_path, postgres, s3, monkeypatch):
         results = buckets[0]["results"]
         half = len(results) // 2
         if half:
-            api.serve_pages(route, [[{**buckets[0], "results": results[:half]}], [{**buckets[0], "results": results[half:]}]])
+            api.serve_pages(
+                route, [[{**buckets[0], "results": results[:half]}], [{**buckets[0], "results": results[half:]}]]
+            )
         else:
             api.serve_pages(route, [buckets])
         hand.landing_day(source, DAY).mkdir(parents=True, exist_ok=True)
@@ -118,17 +119,25 @@ def sources(tmp_path, postgres, s3, monkeypatch):
     # an export bucket: the FOCUS file as the cloud wrote it
     env = s3.env()
     s3.create_bucket("acceptance-exports")
-    store = pafs.S3FileSystem(access_key=env["AWS_ACCESS_KEY_ID"], secret_key=env["AWS_SECRET_ACCESS_KEY"],
-                              region=env["AWS_REGION"], endpoint_override=s3.endpoint.removeprefix("http://"),
-                              scheme="http")
+    store = pafs.S3FileSystem(
+        access_key=env["AWS_ACCESS_KEY_ID"],
+        secret_key=env["AWS_SECRET_ACCESS_KEY"],
+        region=env["AWS_REGION"],
+        endpoint_override=s3.endpoint.removeprefix("http://"),
+        scheme="http",
+    )
     (focus,) = landing_files(generated, "focus", DAY)
     with store.open_output_stream(f"acceptance-exports/focus/2026-03/{focus.name}") as out:
         out.write(focus.read_bytes())
     hand.landing_day("focus", DAY).mkdir(parents=True)
     shutil.copy(focus, hand.landing_day("focus", DAY) / focus.name)
 
-    for key, value in {**env, "PROXY_DATABASE_URL": dsn, "OPENAI_ADMIN": OPENAI_KEY,
-                       "ANTHROPIC_ADMIN": ANTHROPIC_KEY}.items():
+    for key, value in {
+        **env,
+        "PROXY_DATABASE_URL": dsn,
+        "OPENAI_ADMIN": OPENAI_KEY,
+        "ANTHROPIC_ADMIN": ANTHROPIC_KEY,
+    }.items():
         monkeypatch.setenv(key, value)
     config = yaml.safe_load(generated.config_file.read_text())
     hand.config_file.write_text(yaml.safe_dump(config))
@@ -136,13 +145,22 @@ def sources(tmp_path, postgres, s3, monkeypatch):
     pulled.root.mkdir()
     config["connectors"] = {
         "litellm": {"dsn_env": "PROXY_DATABASE_URL", "page_rows": 50},
-        "openai": {"admin_key_env": "OPENAI_ADMIN", "base_url": api.url + "/v1", "usage": ["completions", "embeddings"]},
+        "openai": {
+            "admin_key_env": "OPENAI_ADMIN",
+            "base_url": api.url + "/v1",
+            "usage": ["completions", "embeddings"],
+        },
         "anthropic": {"admin_key_env": "ANTHROPIC_ADMIN", "base_url": api.url},
         "buckets": [{"source": "focus", "url": "s3://acceptance-exports/focus"}],
     }
     pulled.config_file.write_text(yaml.safe_dump(config))
-    secrets = [dsn, f":{psycopg.conninfo.conninfo_to_dict(dsn)['password']}@", OPENAI_KEY, ANTHROPIC_KEY,
-               env["AWS_SECRET_ACCESS_KEY"]]
+    secrets = [
+        dsn,
+        f":{psycopg.conninfo.conninfo_to_dict(dsn)['password']}@",
+        OPENAI_KEY,
+        ANTHROPIC_KEY,
+        env["AWS_SECRET_ACCESS_KEY"],
+    ]
     try:
         yield pulled, hand, api, len(logs), secrets
     finally:
@@ -178,8 +196,9 @@ def _comparable(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
                 .otherwise(pl.col("observed_value"))
                 .alias("observed_value")
             )
-        out[name] = frame.sort([c for c, t in frame.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))],
-                               nulls_last=True)
+        out[name] = frame.sort(
+            [c for c, t in frame.schema.items() if not isinstance(t, (pl.List, pl.Struct, pl.Array))], nulls_last=True
+        )
     return out
 
 
@@ -198,7 +217,9 @@ def test_nightly_tick_fetches_every_source_and_publishes_what_a_hand_dropped_run
     assert request.partition_key == str(DAY) and request.asset_selection is None
     instance = dg.DagsterInstance.ephemeral()
     result = defs.resolve_job_def(schedule.job_name).execute_in_process(
-        instance=instance, partition_key=request.partition_key, tags=request.tags,
+        instance=instance,
+        partition_key=request.partition_key,
+        tags=request.tags,
         run_config={"resources": {"tokenomics": {"config": {"root": str(pulled.root)}}}},
     )
     assert result.success, [e.message for e in result.all_events if e.is_failure]
@@ -207,8 +228,12 @@ def test_nightly_tick_fetches_every_source_and_publishes_what_a_hand_dropped_run
     landed = {p.parent.parent.name: p for p in pulled.landing.rglob("*") if p.is_file()}
     assert set(landed) == {"litellm", "openai_usage", "openai_costs", "anthropic_usage", "anthropic_cost", "focus"}
     assert len(landed["litellm"].read_text().splitlines()) == spend_logs
-    for route in ("/v1/organization/usage/completions", "/v1/organization/costs",
-                  "/v1/organizations/usage_report/messages", "/v1/organizations/cost_report"):
+    for route in (
+        "/v1/organization/usage/completions",
+        "/v1/organization/costs",
+        "/v1/organizations/usage_report/messages",
+        "/v1/organizations/cost_report",
+    ):
         assert [dict(q).get("page") for _, q, _ in api.requests_to(route)] == [None, "page_1"], route
     for key in ("landing_litellm", "landing_openai", "landing_anthropic", "landing_buckets"):
         assert result.asset_materializations_for_node(key)[0].metadata["configured"].value is True, key

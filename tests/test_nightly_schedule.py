@@ -54,8 +54,7 @@ def _money(home: Home) -> dict[str, Decimal]:
 
 def _usage_files(home: Home) -> dict[str, tuple[int, bytes]]:
     return {
-        str(p): (p.stat().st_mtime_ns, p.read_bytes())
-        for p in sorted((home.lake / "usage_events").rglob("*.parquet"))
+        str(p): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted((home.lake / "usage_events").rglob("*.parquet"))
     }
 
 
@@ -123,12 +122,16 @@ def test_restatement_tick_rebuilds_billing_downstream_and_leaves_usage_alone(pre
     published = _warehouse(home, "SELECT max(day) AS d FROM usage_daily").item()
     assert published == YESTERDAY
     assert _usage_files(home) == {
-        **usage_before, **{k: v for k, v in _usage_files(home).items() if f"day={YESTERDAY}" in k}
+        **usage_before,
+        **{k: v for k, v in _usage_files(home).items() if f"day={YESTERDAY}" in k},
     }
 
     # the CLI/runner path for the same slice: a selected-assets run (no resource conflict), idempotent
     again = run_days(
-        home, RESTATED, RESTATED, assets=[k.to_user_string() for k in requests[-1].asset_selection],
+        home,
+        RESTATED,
+        RESTATED,
+        assets=[k.to_user_string() for k in requests[-1].asset_selection],
         instance=instance,
     )
     assert again.success

@@ -137,8 +137,12 @@ def test_run_without_dates_finds_the_days_whose_landing_is_only_in_the_bucket(tm
     local = home.landing_day("litellm", "2026-03-11") / "spend.jsonl"
     local.parent.mkdir(parents=True)
     local.write_text("{}\n")
-    for relative in ("landing/openai_costs/2026-03-09/costs.json", "landing/aws_cur/2026-03-10/cur.csv.gz",
-                     "landing/aws_cur/2026-03-12/.pull-1234-cur.csv.gz", "landing/README.txt"):
+    for relative in (
+        "landing/openai_costs/2026-03-09/costs.json",
+        "landing/aws_cur/2026-03-10/cur.csv.gz",
+        "landing/aws_cur/2026-03-12/.pull-1234-cur.csv.gz",
+        "landing/README.txt",
+    ):
         source = tmp_path / "object"
         source.write_bytes(b"x")
         bucket_lake.upload(source, relative)

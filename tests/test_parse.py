@@ -29,14 +29,28 @@ def _values(expr, texts: list[str | None]) -> list:
 
 def test_every_null_spelling_is_null_and_text_is_trimmed():
     assert _values(text_or_null, ["", "  ", "NULL", "null", "None", "NaN", "N/A", None, " gpt-4o "]) == [
-        None, None, None, None, None, None, None, None, "gpt-4o"
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "gpt-4o",
     ]
 
 
 def test_timestamp_spellings_of_the_same_instant():
     spellings = [
-        "2025-03-01T10:00:00Z", "2025-03-01 10:00:00", "2025-03-01T10:00:00.000000", "2025-03-01 10:00:00 UTC",
-        "2025-03-01T12:00:00+02:00", "2025-03-01T10:00:00.0000000Z", "1740823200", "1740823200.0",
+        "2025-03-01T10:00:00Z",
+        "2025-03-01 10:00:00",
+        "2025-03-01T10:00:00.000000",
+        "2025-03-01 10:00:00 UTC",
+        "2025-03-01T12:00:00+02:00",
+        "2025-03-01T10:00:00.0000000Z",
+        "1740823200",
+        "1740823200.0",
     ]
     assert _values(parse_timestamp, spellings) == [TEN_UTC] * len(spellings)
 
@@ -59,7 +73,13 @@ def test_booleans_in_any_case_and_garbage_is_null():
 
 def test_counts_accept_float_formatted_integers_only():
     assert _values(parse_count, ["120", "120.0", "1.2e2", " 7 ", "12.5", "many", "N/A"]) == [
-        120, 120, 120, 7, None, None, None
+        120,
+        120,
+        120,
+        7,
+        None,
+        None,
+        None,
     ]
     assert _values(count_text, ["59200.0", "59200", "12.5"]) == ["59200", "59200", "12.5"]
 
@@ -83,18 +103,50 @@ def test_unparsed_names_only_present_values_that_did_not_parse():
 
 def _record(source: str, event_id: str, ts: str, model: str) -> dict:
     return {
-        "litellm": {"request_id": event_id, "call_type": "acompletion", "startTime": ts, "model": model,
-                    "custom_llm_provider": "openai", "prompt_tokens": 10, "completion_tokens": 2},
-        "helicone": {"request_id": event_id, "request_created_at": ts, "request_model": model, "provider": "OPENAI",
-                     "prompt_tokens": 10, "completion_tokens": 2},
-        "portkey": {"id": event_id, "created_at": ts, "ai_org": "openai", "ai_model": model, "req_units": 10,
-                    "res_units": 2},
-        "cloudflare": {"id": event_id, "created_at": ts, "provider": "openai", "model": model, "tokens_in": 10,
-                       "tokens_out": 2},
-        "langfuse": {"id": event_id, "traceId": "t", "type": "GENERATION", "startTime": ts, "model": model,
-                     "usageDetails": {"input": 10, "output": 2}},
-        "openrouter": {"data": {"id": event_id, "created_at": ts, "model": model, "tokens_prompt": 10,
-                                "tokens_completion": 2}},
+        "litellm": {
+            "request_id": event_id,
+            "call_type": "acompletion",
+            "startTime": ts,
+            "model": model,
+            "custom_llm_provider": "openai",
+            "prompt_tokens": 10,
+            "completion_tokens": 2,
+        },
+        "helicone": {
+            "request_id": event_id,
+            "request_created_at": ts,
+            "request_model": model,
+            "provider": "OPENAI",
+            "prompt_tokens": 10,
+            "completion_tokens": 2,
+        },
+        "portkey": {
+            "id": event_id,
+            "created_at": ts,
+            "ai_org": "openai",
+            "ai_model": model,
+            "req_units": 10,
+            "res_units": 2,
+        },
+        "cloudflare": {
+            "id": event_id,
+            "created_at": ts,
+            "provider": "openai",
+            "model": model,
+            "tokens_in": 10,
+            "tokens_out": 2,
+        },
+        "langfuse": {
+            "id": event_id,
+            "traceId": "t",
+            "type": "GENERATION",
+            "startTime": ts,
+            "model": model,
+            "usageDetails": {"input": 10, "output": 2},
+        },
+        "openrouter": {
+            "data": {"id": event_id, "created_at": ts, "model": model, "tokens_prompt": 10, "tokens_completion": 2}
+        },
     }[source]
 
 
@@ -132,20 +184,40 @@ def test_every_gateway_reads_the_same_timestamp_and_null_spellings_the_same_way(
 
 @pytest.mark.parametrize(("source", "field"), [("litellm", "cache_hit"), ("cloudflare", "cached")])
 def test_cache_hit_spellings_skip_the_same_rows_in_every_gateway(tmp_path, source, field):
-    spellings = {"true": True, "True": True, "TRUE": True, "1": True, "yes": True,
-                 "false": False, "False": False, "0": False, "None": False, "": False}
-    records = [{**_record(source, f"r{i}", TIMESTAMPS["iso-z"], "gpt-4o"), field: text}
-               for i, text in enumerate(spellings)]
+    spellings = {
+        "true": True,
+        "True": True,
+        "TRUE": True,
+        "1": True,
+        "yes": True,
+        "false": False,
+        "False": False,
+        "0": False,
+        "None": False,
+        "": False,
+    }
+    records = [
+        {**_record(source, f"r{i}", TIMESTAMPS["iso-z"], "gpt-4o"), field: text} for i, text in enumerate(spellings)
+    ]
     kept, _ = _read(tmp_path, source, records)
     assert sorted(kept["event_id"]) == sorted(f"r{i}" for i, hit in enumerate(spellings.values()) if not hit)
 
 
 @pytest.mark.parametrize(("source", "field"), [("portkey", "is_success"), ("cloudflare", "success")])
 def test_success_flag_spellings_mean_the_same_status_in_every_gateway(tmp_path, source, field):
-    spellings = {"false": "error", "FALSE": "error", "0": "error", "no": "error",
-                 "true": "ok", "True": "ok", "1": "ok", "": "ok"}
-    records = [{**_record(source, f"r{i}", TIMESTAMPS["iso-z"], "gpt-4o"), field: text}
-               for i, text in enumerate(spellings)]
+    spellings = {
+        "false": "error",
+        "FALSE": "error",
+        "0": "error",
+        "no": "error",
+        "true": "ok",
+        "True": "ok",
+        "1": "ok",
+        "": "ok",
+    }
+    records = [
+        {**_record(source, f"r{i}", TIMESTAMPS["iso-z"], "gpt-4o"), field: text} for i, text in enumerate(spellings)
+    ]
     kept, _ = _read(tmp_path, source, records)
     assert dict(zip(kept["event_id"], kept["status"], strict=True)) == {
         f"r{i}": status for i, status in enumerate(spellings.values())

@@ -59,7 +59,9 @@ def _independent_cost(row: dict) -> Decimal:
     inp, cache_read, cache_write, out = LIST_PRICES[row["model"]]
     uncached = row["input_tokens"] - row["cache_read_tokens"] - row["cache_write_tokens"]
     cost = (
-        uncached * inp + row["cache_read_tokens"] * cache_read + row["cache_write_tokens"] * cache_write
+        uncached * inp
+        + row["cache_read_tokens"] * cache_read
+        + row["cache_write_tokens"] * cache_write
         + row["output_tokens"] * out
     ) / Decimal(1_000_000)
     return cost / 2 if row["is_batch"] else cost
@@ -99,7 +101,9 @@ def test_a_model_the_catalog_does_not_know_is_unpriced_not_free(company):
     )
     want = int(truth["requests"].sum())
     assert want > 0  # the generator's truth has the unknown model
-    events = pl.read_parquet(company.lake / "usage_events" / "*" / "*.parquet").filter(pl.col("model") == UNPRICED_MODEL)
+    events = pl.read_parquet(company.lake / "usage_events" / "*" / "*.parquet").filter(
+        pl.col("model") == UNPRICED_MODEL
+    )
     assert events.height == want
     assert set(events["cost_source"]) == {"unpriced"}
     assert events["cost_usd"].null_count() == want and events["model_id"].null_count() == want
@@ -121,7 +125,9 @@ def test_a_model_the_catalog_does_not_know_is_unpriced_not_free(company):
     assert set(recon["likely_cause"]) == {"unpriced_model"}
     assert (recon["unpriced_input_tokens"] > 0).all() and (recon["unpriced_usd"] > 0).all()
     # valued at the bill's own prices, the unpriced tokens explain the gap: the bill is what they cost
-    off = recon.filter((pl.col("unpriced_usd") - pl.col("billed_cost_usd")).abs() > pl.col("billed_cost_usd") * Decimal("0.02"))
+    off = recon.filter(
+        (pl.col("unpriced_usd") - pl.col("billed_cost_usd")).abs() > pl.col("billed_cost_usd") * Decimal("0.02")
+    )
     assert off.height == 0, off.select("day", "unpriced_usd", "billed_cost_usd", "gap_usd", "likely_cause")
 
 
@@ -129,9 +135,7 @@ def test_billed_totals_per_day_and_provider_equal_truth_after_restatement(compan
     truth = pl.read_parquet(company.truth / "billing_daily.parquet").select(
         "day", "provider", pl.col("billed_cost_usd").alias("want")
     )
-    got = _warehouse(
-        company, "SELECT day, provider, sum(effective_cost_usd) AS got FROM billing_daily GROUP BY ALL"
-    )
+    got = _warehouse(company, "SELECT day, provider, sum(effective_cost_usd) AS got FROM billing_daily GROUP BY ALL")
     joined = truth.join(got, on=["day", "provider"], how="full", coalesce=True)
     assert joined.height == truth.height
     off = joined.filter(((pl.col("want") - pl.col("got")).abs() >= Decimal("0.005")) | pl.col("got").is_null())
@@ -165,16 +169,20 @@ def test_restated_bill_reads_only_the_newest_delivery(company, tmp_path, naming)
         shutil.copy(src, target / name)
     shutil.copy(company.config_file, home.config_file)
     result = dg.materialize(
-        [lake.billing_lines], partition_key=str(day), resources={"tokenomics": TokenomicsHome(root=str(home.root))},
+        [lake.billing_lines],
+        partition_key=str(day),
+        resources={"tokenomics": TokenomicsHome(root=str(home.root))},
         instance=dg.DagsterInstance.ephemeral(),
     )
     metadata = result.asset_materializations_for_node("billing_lines")[0].metadata
     assert metadata["superseded_deliveries"].value == [str(target / names[early])]
     assert metadata["files_read"].value == 1
     billed = pl.read_parquet(home.table_day("billing_lines", day) / "*.parquet")["effective_cost"].sum()
-    truth = pl.read_parquet(company.truth / "billing_daily.parquet").filter(
-        (pl.col("day") == day) & (pl.col("provider") == "openai")
-    )["billed_cost_usd"].sum()
+    truth = (
+        pl.read_parquet(company.truth / "billing_daily.parquet")
+        .filter((pl.col("day") == day) & (pl.col("provider") == "openai"))["billed_cost_usd"]
+        .sum()
+    )
     assert abs(billed - truth) < Decimal("0.005"), (billed, truth)
 
 
@@ -188,10 +196,17 @@ def test_provider_reported_tokens_equal_truth(company):
 
 
 def test_clean_generated_data_passes_every_expectation(company):
-    results = _warehouse(company, "SELECT day, \"table\", \"check\", passed, message FROM data_quality")
+    results = _warehouse(company, 'SELECT day, "table", "check", passed, message FROM data_quality')
     assert results.height > 0
     tables = set(results["table"].unique())
-    assert {"usage_events", "billing_lines", "provider_usage", "usage_daily", "billing_daily", "gateway_vs_billing"} <= tables
+    assert {
+        "usage_events",
+        "billing_lines",
+        "provider_usage",
+        "usage_daily",
+        "billing_daily",
+        "gateway_vs_billing",
+    } <= tables
     failed = results.filter(~pl.col("passed"))
     assert failed.height == 0, failed["message"].to_list()[:5]
 
@@ -199,8 +214,16 @@ def test_clean_generated_data_passes_every_expectation(company):
 def test_every_contract_table_is_published(company):
     tables = set(_warehouse(company, "SELECT table_name FROM information_schema.tables")["table_name"])
     contract = {
-        "usage_daily", "billing_daily", "reconciliation_daily", "chargeback_monthly", "budget_status",
-        "anomalies", "alerts", "data_quality", "savings_opportunities", "self_host_tco",
+        "usage_daily",
+        "billing_daily",
+        "reconciliation_daily",
+        "chargeback_monthly",
+        "budget_status",
+        "anomalies",
+        "alerts",
+        "data_quality",
+        "savings_opportunities",
+        "self_host_tco",
     }  # DESIGN section 5
     assert contract <= tables, contract - tables
     days = [E2E_START + timedelta(days=i) for i in range(E2E_DAYS)]
@@ -224,8 +247,15 @@ def test_every_contract_table_is_published(company):
 
     quality = _warehouse(company, 'SELECT "table", count(DISTINCT day) AS days FROM data_quality GROUP BY ALL')
     assert dict(quality.iter_rows()) == {
-        t: E2E_DAYS for t in ("usage_events", "billing_lines", "provider_usage", "usage_daily", "billing_daily",
-                              "gateway_vs_billing")
+        t: E2E_DAYS
+        for t in (
+            "usage_events",
+            "billing_lines",
+            "provider_usage",
+            "usage_daily",
+            "billing_daily",
+            "gateway_vs_billing",
+        )
     }
     alerts = _warehouse(company, "SELECT alert_key, channel, status FROM alerts")
     assert alerts.height > 0 and alerts.select("alert_key", "channel").is_unique().all()

@@ -161,8 +161,13 @@ def test_dated_catalog_change_prices_each_day_at_its_own_rate():
 def test_batch_before_the_catalog_has_batch_prices_gets_our_discount():
     # gpt-4o list 1M in + 200k out = 4.50; the catalog's batch variant starts 2026-10-14, so on
     # 2026-01-15 we apply batch_discount_pct: 50% -> 2.25, 40% -> 2.70
-    row = {"provider": "openai", "model": "gpt-4o", "is_batch": True, "input_tokens": 1_000_000,
-           "output_tokens": 200_000}
+    row = {
+        "provider": "openai",
+        "model": "gpt-4o",
+        "is_batch": True,
+        "input_tokens": 1_000_000,
+        "output_tokens": 200_000,
+    }
     [half] = priced(row)
     assert half["cost_usd"] == D("2.25")
     assert half["price_ref"] == "genai-prices==0.2.3:openai/gpt-4o+batch-50%"
@@ -172,8 +177,14 @@ def test_batch_before_the_catalog_has_batch_prices_gets_our_discount():
 def test_batch_uses_the_catalog_batch_price_once_it_exists():
     # gpt-4o batch variant from 2026-10-14: $1.25 in / $5 out -> 1.25 + 1.00 = 2.25, discount not applied twice
     [row] = priced(
-        {"provider": "openai", "model": "gpt-4o", "is_batch": True, "day": date(2026, 11, 2),
-         "input_tokens": 1_000_000, "output_tokens": 200_000}
+        {
+            "provider": "openai",
+            "model": "gpt-4o",
+            "is_batch": True,
+            "day": date(2026, 11, 2),
+            "input_tokens": 1_000_000,
+            "output_tokens": 200_000,
+        }
     )
     assert row["cost_usd"] == D("2.25")
     assert row["price_ref"] == "genai-prices==0.2.3:openai/gpt-4o+batch"
@@ -181,8 +192,13 @@ def test_batch_uses_the_catalog_batch_price_once_it_exists():
 
 def test_priority_tier_uses_the_catalog_variant_when_it_exists():
     # gpt-4o priority from 2026-10-12: $4.25 in / $17 out -> 4.25 + 3.40 = 7.65; before it: list 4.50
-    row = {"provider": "openai", "model": "gpt-4o", "service_tier": "priority", "input_tokens": 1_000_000,
-           "output_tokens": 200_000}
+    row = {
+        "provider": "openai",
+        "model": "gpt-4o",
+        "service_tier": "priority",
+        "input_tokens": 1_000_000,
+        "output_tokens": 200_000,
+    }
     later, earlier = priced(row | {"day": date(2026, 11, 2)}, row)
     assert later["cost_usd"] == D("7.65") and later["price_ref"].endswith("+tier:priority")
     assert earlier["cost_usd"] == D("4.5") and earlier["price_ref"].endswith("+tier:priority(not in catalog)")
@@ -205,8 +221,12 @@ def test_canonical_providers_map_to_catalog_providers():
 def test_off_peak_window_prices_by_request_time():
     # deepseek-chat: $0.27 in from 00:30 to 16:30 UTC, $0.135 off-peak; 1M input each
     rows = [
-        {"provider": "deepseek", "model": "deepseek-chat", "input_tokens": 1_000_000,
-         "ts": datetime(2026, 1, 15, hour, 0, tzinfo=UTC)}
+        {
+            "provider": "deepseek",
+            "model": "deepseek-chat",
+            "input_tokens": 1_000_000,
+            "ts": datetime(2026, 1, 15, hour, 0, tzinfo=UTC),
+        }
         for hour in (3, 20)
     ]
     assert cost(*rows) == [D("0.27"), D("0.135")]
@@ -232,7 +252,10 @@ def test_reported_cost_is_used_only_when_we_cannot_price():
         {"provider": "openai", "model": "gpt-4o", "input_tokens": 1_000_000, "reported_cost_usd": D("9.99")},
     )
     assert rows[0] == {
-        "model_id": None, "cost_usd": D("0.42"), "cost_source": "reported", "price_ref": "reported:litellm"
+        "model_id": None,
+        "cost_usd": D("0.42"),
+        "cost_source": "reported",
+        "price_ref": "reported:litellm",
     }
     # a reported 0 for a request with tokens is not a price: it stays visible as unpriced
     assert (rows[1]["cost_usd"], rows[1]["cost_source"]) == (None, "unpriced")
@@ -252,8 +275,14 @@ def test_override_window_starts_on_effective_from_and_ends_before_effective_to()
     # acme-ft 2026-01-01 .. 2026-03-01 (exclusive): $0.30 in, $1.20 out, $0.15 cache read, cache write = input.
     # 1M input incl. 200k read + 100k written, 100k output:
     # 700,000 x 0.30 = 0.21; 200,000 x 0.15 = 0.03; 100,000 x 0.30 = 0.03; 100,000 x 1.20 = 0.12 -> 0.39
-    tokens = {"provider": "openai", "model": "ft:gpt-4o-mini:acme:support:9f2", "input_tokens": 1_000_000,
-              "cache_read_tokens": 200_000, "cache_write_tokens": 100_000, "output_tokens": 100_000}
+    tokens = {
+        "provider": "openai",
+        "model": "ft:gpt-4o-mini:acme:support:9f2",
+        "input_tokens": 1_000_000,
+        "cache_read_tokens": 200_000,
+        "cache_write_tokens": 100_000,
+        "output_tokens": 100_000,
+    }
     days = [date(2025, 12, 31), date(2026, 1, 1), date(2026, 2, 28), date(2026, 3, 1)]
     rows = priced(*(tokens | {"day": d} for d in days), config=prices(ACME))
     assert [r["cost_usd"] for r in rows] == [None, D("0.39"), D("0.39"), None]
@@ -278,10 +307,15 @@ def test_override_applies_batch_discount_to_its_own_prices():
 
 def test_discount_override_day_before_and_day_of_effective_from():
     # claude-sonnet-4 1M in + 200k out = 3.00 + 3.00 = 6.00 list; from 2026-02-01 12.5% off -> 5.25
-    tokens = {"provider": "anthropic", "model": "claude-sonnet-4-20250514", "input_tokens": 1_000_000,
-              "output_tokens": 200_000}
-    before, on = priced(tokens | {"day": date(2026, 1, 31)}, tokens | {"day": date(2026, 2, 1)},
-                        config=prices(NEGOTIATED))
+    tokens = {
+        "provider": "anthropic",
+        "model": "claude-sonnet-4-20250514",
+        "input_tokens": 1_000_000,
+        "output_tokens": 200_000,
+    }
+    before, on = priced(
+        tokens | {"day": date(2026, 1, 31)}, tokens | {"day": date(2026, 2, 1)}, config=prices(NEGOTIATED)
+    )
     assert (before["cost_usd"], before["cost_source"]) == (D("6"), "catalog")
     assert (on["cost_usd"], on["cost_source"]) == (D("5.25"), "override")
     assert on["price_ref"] == "override:anthropic-negotiated(-12.5%)|genai-prices==0.2.3:anthropic/claude-sonnet-4-0"
@@ -291,16 +325,22 @@ def test_discount_override_day_before_and_day_of_effective_from():
 def test_discount_override_keeps_cache_prices_proportional():
     # 12.5% off $0.30 cache read and $3.75 cache write: 1M read -> 0.2625, 1M written -> 3.28125
     rows = [
-        {"provider": "anthropic", "model": "claude-sonnet-4", "day": date(2026, 2, 1), "input_tokens": 1_000_000,
-         kind: 1_000_000}
+        {
+            "provider": "anthropic",
+            "model": "claude-sonnet-4",
+            "day": date(2026, 2, 1),
+            "input_tokens": 1_000_000,
+            kind: 1_000_000,
+        }
         for kind in ("cache_read_tokens", "cache_write_tokens")
     ]
     assert cost(*rows, config=prices(NEGOTIATED)) == [D("0.2625"), D("3.28125")]
 
 
 def test_rerunning_a_past_day_with_a_new_override_reprices_it():
-    frame = usage({"provider": "anthropic", "model": "claude-sonnet-4", "day": date(2026, 2, 3),
-                   "input_tokens": 1_000_000})
+    frame = usage(
+        {"provider": "anthropic", "model": "claude-sonnet-4", "day": date(2026, 2, 3), "input_tokens": 1_000_000}
+    )
     assert price_usage(frame)["cost_usd"].to_list() == [D("3")]
     assert price_usage(frame, prices(NEGOTIATED))["cost_usd"].to_list() == [D("2.625")]
 
@@ -331,16 +371,28 @@ def test_unit_prices_apply_batch_and_overrides():
     assert unit_prices("openai", "gpt-4o", JAN, is_batch=True).input == D("1.25")
     acme = unit_prices("openai", "ft:gpt-4o-mini:acme:x", JAN, prices=prices(ACME))
     assert (acme.input, acme.cache_read, acme.cache_write, acme.cost_source) == (
-        D("0.30"), D("0.15"), D("0.30"), "override")
+        D("0.30"),
+        D("0.15"),
+        D("0.30"),
+        "override",
+    )
 
 
 def test_costs_match_genai_prices_calc_price():
     cases = [
         ("openai", "openai", "gpt-4o", dict(input_tokens=123_457, cache_read_tokens=23_456, output_tokens=7_891)),
-        ("anthropic", "anthropic", "claude-sonnet-4-5",
-         dict(input_tokens=250_000, cache_read_tokens=20_000, cache_write_tokens=30_000, output_tokens=999)),
-        ("gcp_vertex", "google", "gemini-2.5-pro",
-         dict(input_tokens=199_999, cache_read_tokens=99_999, output_tokens=1)),
+        (
+            "anthropic",
+            "anthropic",
+            "claude-sonnet-4-5",
+            dict(input_tokens=250_000, cache_read_tokens=20_000, cache_write_tokens=30_000, output_tokens=999),
+        ),
+        (
+            "gcp_vertex",
+            "google",
+            "gemini-2.5-pro",
+            dict(input_tokens=199_999, cache_read_tokens=99_999, output_tokens=1),
+        ),
         ("mistral", "mistral", "mistral-large-latest", dict(input_tokens=31_337, output_tokens=4_242)),
     ]
     when = datetime(2026, 1, 15, 12, tzinfo=UTC)
@@ -386,16 +438,28 @@ def test_unknown_provider_lets_the_catalog_infer_it_from_the_model(provider):
 
 def test_override_can_target_one_service_tier():
     # flex before the catalog knew it: 50% off gpt-4o list for flex rows only. 1M input: 2.50 -> 1.25
-    flex = {"name": "openai-flex", "provider": "openai", "model": "gpt-4o", "service_tier": "flex",
-            "effective_from": "2025-01-01", "discount_pct": 50}
+    flex = {
+        "name": "openai-flex",
+        "provider": "openai",
+        "model": "gpt-4o",
+        "service_tier": "flex",
+        "effective_from": "2025-01-01",
+        "discount_pct": 50,
+    }
     row = {"provider": "openai", "model": "gpt-4o", "input_tokens": 1_000_000}
     assert cost(row | {"service_tier": "flex"}, row, config=prices(flex)) == [D("1.25"), D("2.5")]
 
 
 def test_audio_tokens_are_priced_at_the_catalogs_audio_rates():
     # gpt-4o-mini-realtime-preview: text in 0.60, audio in 10, text out 2.40, audio out 20 per MTok
-    row = {"provider": "openai", "model": "gpt-4o-mini-realtime-preview", "input_tokens": 1_000_000,
-           "input_audio_tokens": 400_000, "output_tokens": 1_000_000, "output_audio_tokens": 500_000}
+    row = {
+        "provider": "openai",
+        "model": "gpt-4o-mini-realtime-preview",
+        "input_tokens": 1_000_000,
+        "input_audio_tokens": 400_000,
+        "output_tokens": 1_000_000,
+        "output_audio_tokens": 500_000,
+    }
     assert cost(row) == [Decimal("0.36") + Decimal("4") + Decimal("1.2") + Decimal("10")]
 
 

@@ -36,7 +36,12 @@ def _texts_in(path: Path) -> list[str]:
     return [path.read_bytes().decode("utf-8", errors="ignore")]
 
 
-PROMPT, RESPONSE, KEY, USER = "CANARY-PROMPT-7f3a9", "CANARY-RESPONSE-c0ffee", "sk-live-CANARYKEY-0123456789abcdef", "customer-42@example.com"
+PROMPT, RESPONSE, KEY, USER = (
+    "CANARY-PROMPT-7f3a9",
+    "CANARY-RESPONSE-c0ffee",
+    "sk-live-CANARYKEY-0123456789abcdef",
+    "customer-42@example.com",
+)
 T = f"{DAY}T10:00:00Z"
 MESSAGES = [{"role": "user", "content": f"{PROMPT} tell me a secret"}]
 
@@ -49,42 +54,92 @@ def _bad(row: dict, **broken) -> dict:
 def _canary_rows() -> dict[str, tuple[str, list]]:
     """One good and one quarantined canary row per gateway reader besides LiteLLM and OTel (fixture files)."""
     helicone = {
-        "request_id": "h-canary", "request_created_at": T, "request_path": "/v1/chat/completions",
-        "request_user_id": USER, "request_properties": {"Helicone-Property-Team": "search", "Helicone-Property-Api-Key": KEY},
-        "request_model": "gpt-4o", "provider": "OPENAI", "prompt_tokens": 100, "completion_tokens": 20,
-        "costUSD": 0.0005, "response_status": 200, "delay_ms": 100,
-        "request_body": {"messages": MESSAGES}, "response_body": RESPONSE,
+        "request_id": "h-canary",
+        "request_created_at": T,
+        "request_path": "/v1/chat/completions",
+        "request_user_id": USER,
+        "request_properties": {"Helicone-Property-Team": "search", "Helicone-Property-Api-Key": KEY},
+        "request_model": "gpt-4o",
+        "provider": "OPENAI",
+        "prompt_tokens": 100,
+        "completion_tokens": 20,
+        "costUSD": 0.0005,
+        "response_status": 200,
+        "delay_ms": 100,
+        "request_body": {"messages": MESSAGES},
+        "response_body": RESPONSE,
     }
     langfuse = {
-        "id": "lf-canary", "traceId": "t-canary", "type": "GENERATION", "startTime": T, "model": "gpt-4o",
-        "input": MESSAGES, "output": {"content": RESPONSE}, "metadata": {"feature": "search", "api_key": KEY},
-        "usageDetails": {"input": 100, "output": 20}, "userId": USER,
+        "id": "lf-canary",
+        "traceId": "t-canary",
+        "type": "GENERATION",
+        "startTime": T,
+        "model": "gpt-4o",
+        "input": MESSAGES,
+        "output": {"content": RESPONSE},
+        "metadata": {"feature": "search", "api_key": KEY},
+        "usageDetails": {"input": 100, "output": 20},
+        "userId": USER,
     }
     openrouter = {
-        "id": "or-canary", "created_at": T, "model": "openai/gpt-4o", "total_cost": 0.001, "tokens_prompt": 100,
-        "tokens_completion": 20, "native_tokens_prompt": 100, "native_tokens_completion": 20, "user": USER,
+        "id": "or-canary",
+        "created_at": T,
+        "model": "openai/gpt-4o",
+        "total_cost": 0.001,
+        "tokens_prompt": 100,
+        "tokens_completion": 20,
+        "native_tokens_prompt": 100,
+        "native_tokens_completion": 20,
+        "user": USER,
         "external_user": USER,
     }
     portkey = {
-        "id": "pk-canary", "created_at": T, "is_success": True, "ai_org": "openai", "ai_model": "gpt-4o",
+        "id": "pk-canary",
+        "created_at": T,
+        "is_success": True,
+        "ai_org": "openai",
+        "ai_model": "gpt-4o",
         "request": {"messages": MESSAGES, "headers": {"authorization": f"Bearer {KEY}"}},
         "response": {"choices": [{"message": {"content": RESPONSE}}]},
-        "req_units": 100, "res_units": 20, "cost": 0.05, "cost_currency": "USD", "response_time": 100,
-        "response_status_code": 200, "metadata": {"_user": USER, "team": "search", "api_key": KEY},
+        "req_units": 100,
+        "res_units": 20,
+        "cost": 0.05,
+        "cost_currency": "USD",
+        "response_time": 100,
+        "response_status_code": 200,
+        "metadata": {"_user": USER, "team": "search", "api_key": KEY},
     }
     cloudflare = {
-        "id": "cf-canary", "created_at": T, "provider": "openai", "model": "gpt-4o", "success": True, "cached": False,
-        "status_code": 200, "duration": 100, "tokens_in": 100, "tokens_out": 20, "cost": 0.0005,
-        "metadata": json.dumps({"team": "search", "api_key": KEY}), "request_head": PROMPT, "response_head": RESPONSE,
+        "id": "cf-canary",
+        "created_at": T,
+        "provider": "openai",
+        "model": "gpt-4o",
+        "success": True,
+        "cached": False,
+        "status_code": 200,
+        "duration": 100,
+        "tokens_in": 100,
+        "tokens_out": 20,
+        "cost": 0.0005,
+        "metadata": json.dumps({"team": "search", "api_key": KEY}),
+        "request_head": PROMPT,
+        "response_head": RESPONSE,
     }
     return {
         "helicone": ("requests.jsonl", [helicone, _bad(helicone, request_id="h-canary-bad", prompt_tokens=-5)]),
-        "langfuse": ("observations.jsonl",
-                     [langfuse, _bad(langfuse, id="lf-canary-bad", usageDetails={"input": "12.5", "output": 20})]),
-        "openrouter": ("generations.jsonl",
-                       [{"data": openrouter}, {"data": _bad(openrouter, id="or-canary-bad", native_tokens_prompt="ten")}]),
+        "langfuse": (
+            "observations.jsonl",
+            [langfuse, _bad(langfuse, id="lf-canary-bad", usageDetails={"input": "12.5", "output": 20})],
+        ),
+        "openrouter": (
+            "generations.jsonl",
+            [{"data": openrouter}, {"data": _bad(openrouter, id="or-canary-bad", native_tokens_prompt="ten")}],
+        ),
         "portkey": ("logs.jsonl", [portkey, _bad(portkey, id="pk-canary-bad", res_units=-1)]),
-        "cloudflare": ("logs.jsonl", [{"success": True, "result": [cloudflare, _bad(cloudflare, id="cf-canary-bad", tokens_out=-1)]}]),
+        "cloudflare": (
+            "logs.jsonl",
+            [{"success": True, "result": [cloudflare, _bad(cloudflare, id="cf-canary-bad", tokens_out=-1)]}],
+        ),
     }
 
 

@@ -74,9 +74,23 @@ def dagster_ui(tmp_path, postgres):
     """The README's production commands (daemon + webserver) on a PostgreSQL instance, over a home made by the CLI."""
     home = Home(tmp_path / "home")
     subprocess.run(
-        [str(BIN / "tokenomics"), "generate", "--home", str(home.root), "--start", str(START), "--days", str(DAYS),
-         "--events-per-day", "300", "--seed", "31"],
-        env=user_environment(), check=True, capture_output=True,
+        [
+            str(BIN / "tokenomics"),
+            "generate",
+            "--home",
+            str(home.root),
+            "--start",
+            str(START),
+            "--days",
+            str(DAYS),
+            "--events-per-day",
+            "300",
+            "--seed",
+            "31",
+        ],
+        env=user_environment(),
+        check=True,
+        capture_output=True,
     )
     dagster_home = tmp_path / "dagster_home"
     env = user_environment(
@@ -94,10 +108,16 @@ def dagster_ui(tmp_path, postgres):
     servers = []
     for line in readme_block("tests/test_production.py (start)"):  # README's production commands, verbatim
         if line.endswith("&"):
-            servers.append(subprocess.Popen(
-                ["bash", "-c", f"exec {line.removesuffix('&').strip()}"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            ))
+            servers.append(
+                subprocess.Popen(
+                    ["bash", "-c", f"exec {line.removesuffix('&').strip()}"],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
         else:
             done = subprocess.run(["bash", "-c", line], cwd=ROOT, env=env, capture_output=True, text=True)
             assert done.returncode == 0, (line, done.stdout[-2000:], done.stderr[-2000:])
@@ -120,7 +140,9 @@ def _wait_for_backfill(url: str, backfill_id: str, timeout: float) -> tuple[str,
         runs = data["runsOrError"]["results"]
         if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"):
             return status, runs
-        assert time.monotonic() < deadline, f"backfill still {status} after {timeout:.0f}s: {[r['status'] for r in runs]}"
+        assert time.monotonic() < deadline, (
+            f"backfill still {status} after {timeout:.0f}s: {[r['status'] for r in runs]}"
+        )
         time.sleep(3)
 
 
@@ -152,7 +174,9 @@ def _overlapping(runs: list[dict]) -> int:
 
 
 @pytest.mark.slow
-def test_ui_backfill_on_a_postgres_instance_runs_days_in_parallel_and_matches_one_run(dagster_ui, tmp_path, postgres, monkeypatch):
+def test_ui_backfill_on_a_postgres_instance_runs_days_in_parallel_and_matches_one_run(
+    dagster_ui, tmp_path, postgres, monkeypatch
+):
     url, home, env = dagster_ui
     for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_DB"):
         monkeypatch.setenv(name, env[name])
@@ -172,7 +196,10 @@ def test_ui_backfill_on_a_postgres_instance_runs_days_in_parallel_and_matches_on
     assert status in ("COMPLETED", "COMPLETED_SUCCESS"), (status, [r["status"] for r in runs])
     assert runs and all(r["status"] == "SUCCESS" for r in runs), [r["status"] for r in runs]
     days_of_runs = sorted(
-        t["value"] for r in runs for t in r["tags"] if t["key"] in ("dagster/partition", "dagster/asset_partition_range_start")
+        t["value"]
+        for r in runs
+        for t in r["tags"]
+        if t["key"] in ("dagster/partition", "dagster/asset_partition_range_start")
     )
     assert days_of_runs == DAY_KEYS, "per-day mode: one run per day"
     assert _overlapping(runs) >= 2, "days ran at the same time through the queued run coordinator"
@@ -189,7 +216,13 @@ def test_ui_backfill_on_a_postgres_instance_runs_days_in_parallel_and_matches_on
 
     # `tokenomics run` with DAGSTER_HOME set records its run in the same PostgreSQL instance (README, step 4).
     for line in readme_block("tests/test_production.py (shell)"):
-        cli = subprocess.run(["bash", "-c", line], env=env | {"TOKENOMICS_BACKFILL": "single_run"}, capture_output=True, text=True, cwd=ROOT)
+        cli = subprocess.run(
+            ["bash", "-c", line],
+            env=env | {"TOKENOMICS_BACKFILL": "single_run"},
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         assert cli.returncode == 0, (line, cli.stderr[-2000:])
 
     # Read back from the PostgreSQL server itself.
@@ -199,7 +232,8 @@ def test_ui_backfill_on_a_postgres_instance_runs_days_in_parallel_and_matches_on
         statuses = dict(con.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall())
         assert statuses.get("SUCCESS", 0) == len(runs) + 1 and set(statuses) == {"SUCCESS"}, statuses  # + the CLI run
         materialized = {
-            r[0] for r in con.execute(
+            r[0]
+            for r in con.execute(
                 "SELECT DISTINCT asset_key FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'"
             ).fetchall()
         }
@@ -207,12 +241,16 @@ def test_ui_backfill_on_a_postgres_instance_runs_days_in_parallel_and_matches_on
         checks = con.execute("SELECT count(*) FROM asset_check_executions").fetchone()[0]
         assert checks >= DAYS * len(defs.resolve_asset_graph().asset_check_keys) // 2
         states = con.execute("SELECT instigator_type, instigator_body FROM instigators").fetchall()
-        assert any(kind == "SCHEDULE" and '"nightly"' in body for kind, body in states), "the daemon keeps the schedule's state"
+        assert any(kind == "SCHEDULE" and '"nightly"' in body for kind, body in states), (
+            "the daemon keeps the schedule's state"
+        )
         assert any(kind == "SENSOR" and '"pipeline_failure_alerts"' in body for kind, body in states)
     # Freshness: the deadline here is every minute with a one-minute window, so a table left alone turns
     # FAIL within two minutes (in production: 06:00 UTC, four hours); the stale-table sensor alerts once.
     _wait_for_freshness(instance, "FAIL", timeout=240)
-    sensor_context = dg.build_sensor_context(instance=instance, resources={"tokenomics": TokenomicsHome(root=str(home.root))})
+    sensor_context = dg.build_sensor_context(
+        instance=instance, resources={"tokenomics": TokenomicsHome(root=str(home.root))}
+    )
     stale_table_alerts(sensor_context)
     stale_table_alerts(sensor_context)
     sent = [json.loads(line) for line in (home.alerts / "alerts.jsonl").read_text().splitlines()]

@@ -26,9 +26,7 @@ def _frame(table: str, columns: dict[str, list]) -> pl.DataFrame:
     """A frame in the table's schema: the given columns, every other one null."""
     height = len(next(iter(columns.values())))
     schema = SCHEMAS[table]
-    return pl.DataFrame(
-        {c: pl.Series(c, columns.get(c, [None] * height), dtype=t) for c, t in schema.items()}
-    )
+    return pl.DataFrame({c: pl.Series(c, columns.get(c, [None] * height), dtype=t) for c, t in schema.items()})
 
 
 def _money(*values: str) -> list[Decimal]:
@@ -149,7 +147,10 @@ def _set(column: str, row: int, value) -> Callable[[pl.DataFrame], pl.DataFrame]
     def apply(frame: pl.DataFrame) -> pl.DataFrame:
         dtype = frame.schema[column]
         return frame.with_columns(
-            pl.when(pl.int_range(pl.len()) == row).then(pl.lit(value, dtype=dtype)).otherwise(pl.col(column)).alias(column)
+            pl.when(pl.int_range(pl.len()) == row)
+            .then(pl.lit(value, dtype=dtype))
+            .otherwise(pl.col(column))
+            .alias(column)
         )
 
     return apply
@@ -184,17 +185,28 @@ def _breaks(table: str, cases: dict[str, tuple[Callable, int | None, str]]) -> N
 
 def _token_breaks(n_rows: int) -> dict[str, tuple[Callable, int | None, str]]:
     cases = {
-        f"{c}_non_negative": (_set(c, 1, -5), 1, f"1 of {n_rows} rows have negative {c} (e.g. -5)") for c in TOKEN_COLUMNS
+        f"{c}_non_negative": (_set(c, 1, -5), 1, f"1 of {n_rows} rows have negative {c} (e.g. -5)")
+        for c in TOKEN_COLUMNS
     }
-    cases["requests_non_negative"] = (_set("requests", 0, -1), 1, f"1 of {n_rows} rows have negative requests (e.g. -1)")
+    cases["requests_non_negative"] = (
+        _set("requests", 0, -1),
+        1,
+        f"1 of {n_rows} rows have negative requests (e.g. -1)",
+    )
     cases["token_counts_present"] = (
-        _set("output_tokens", 0, None), 1, f"1 of {n_rows} rows have a null token count (e.g. in 'output_tokens')"
+        _set("output_tokens", 0, None),
+        1,
+        f"1 of {n_rows} rows have a null token count (e.g. in 'output_tokens')",
     )
     cases["cache_within_input"] = (
-        _set("cache_read_tokens", 0, 10**9), 1, "rows have cache_read_tokens + cache_write_tokens above input_tokens (e.g. excess"
+        _set("cache_read_tokens", 0, 10**9),
+        1,
+        "rows have cache_read_tokens + cache_write_tokens above input_tokens (e.g. excess",
     )
     cases["reasoning_within_output"] = (
-        _set("reasoning_tokens", 0, 10**6), 1, "rows have reasoning_tokens above output_tokens (e.g. excess"
+        _set("reasoning_tokens", 0, 10**6),
+        1,
+        "rows have reasoning_tokens above output_tokens (e.g. excess",
     )
     return cases
 
@@ -332,7 +344,9 @@ def test_breaking_data_fails_the_check_with_a_clear_message(table, name):
 def test_failure_message_reads_like_the_example():
     frame = clean_usage_events().with_columns(pl.Series("output_tokens", [200, -5, 40, 10]))
     outcome = _by_name(validate("usage_events", frame, context=CONTEXT["usage_events"]))["output_tokens_non_negative"]
-    assert outcome.message == "usage_events.output_tokens_non_negative: 1 of 4 rows have negative output_tokens (e.g. -5)"
+    assert (
+        outcome.message == "usage_events.output_tokens_non_negative: 1 of 4 rows have negative output_tokens (e.g. -5)"
+    )
     assert (outcome.unexpected_percent, outcome.sample, outcome.severity) == (25.0, [-5], "ERROR")
 
 

@@ -20,8 +20,9 @@ def _same(frame, table, tmp_path, context, expectations=None, chunk_rows=250_000
     path = tmp_path / "part-0.parquet"
     frame.write_parquet(path)
     whole = validate(table, frame, context=context, expectations=expectations, chunk_rows=chunk_rows)
-    streamed = validate_parquet(table, str(tmp_path / "*.parquet"), context=context, expectations=expectations,
-                                chunk_rows=chunk_rows)
+    streamed = validate_parquet(
+        table, str(tmp_path / "*.parquet"), context=context, expectations=expectations, chunk_rows=chunk_rows
+    )
     for one, many in zip(whole, streamed, strict=True):
         assert (many.name, many.passed, many.unexpected_count, many.sample, many.message) == (
             one.name, one.passed, one.unexpected_count, one.sample, one.message,
@@ -61,7 +62,14 @@ def test_duplicates_across_chunks_and_files_are_found_in_the_first_pass(tmp_path
     frame.head(2).write_parquet(tmp_path / "a.parquet")  # the same day split over two files
     frame.slice(2).write_parquet(tmp_path / "b.parquet")
     (tmp_path / "part-0.parquet").unlink()
-    split = {o.name: o for o in validate_parquet("usage_events", [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")],
-                                                 context={"previous_day_rows": 40}, chunk_rows=3)}
+    split = {
+        o.name: o
+        for o in validate_parquet(
+            "usage_events",
+            [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")],
+            context={"previous_day_rows": 40},
+            chunk_rows=3,
+        )
+    }
     assert split["event_key_unique"].unexpected_count == 2
     assert split["unattributed_spend_share"].observed_value == pytest.approx(0.0001 / 0.02215)

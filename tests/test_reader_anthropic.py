@@ -24,10 +24,17 @@ def test_anthropic_usage_input_is_uncached_plus_cache_read_plus_cache_writes():
     assert tally(counts) == (2, 2, 0, 0, 0)
     standard, batch = kept.sort("service_tier", descending=True).rows(named=True)
     # 1500 uncached + 200 cache read + 500 (5m) + 1000 (1h) writes; web_search_requests are not tokens
-    assert (standard["input_tokens"], standard["cache_read_tokens"], standard["cache_write_tokens"]) == (3200, 200, 1500)
+    assert (standard["input_tokens"], standard["cache_read_tokens"], standard["cache_write_tokens"]) == (
+        3200,
+        200,
+        1500,
+    )
     assert (standard["output_tokens"], standard["reasoning_tokens"]) == (500, 0)
     assert (standard["day"], standard["provider"], standard["sub_account_id"], standard["api_key_id"]) == (
-        DAY1, "anthropic", "wrkspc_01Alpha", "apikey_01Alpha"
+        DAY1,
+        "anthropic",
+        "wrkspc_01Alpha",
+        "apikey_01Alpha",
     )
     assert (standard["model"], standard["is_batch"]) == ("claude-sonnet-4-20250514", False)
     assert (batch["service_tier"], batch["is_batch"], batch["input_tokens"]) == ("batch", True, 4000)
@@ -113,10 +120,14 @@ def test_anthropic_cost_token_types_map_to_canonical():
     }
     row = kept.row(0, named=True)
     assert (row["model"], row["sub_account_id"], row["billing_currency"]) == (
-        "claude-sonnet-4-20250514", "wrkspc_01Alpha", "USD"
+        "claude-sonnet-4-20250514",
+        "wrkspc_01Alpha",
+        "USD",
     )
     assert (row["charge_period_start"], row["charge_period_end"], row["day"]) == (
-        dt.datetime(2025, 11, 1, tzinfo=dt.timezone.utc), dt.datetime(2025, 11, 2, tzinfo=dt.timezone.utc), DAY1
+        dt.datetime(2025, 11, 1, tzinfo=dt.timezone.utc),
+        dt.datetime(2025, 11, 2, tzinfo=dt.timezone.utc),
+        DAY1,
     )
 
 

@@ -75,12 +75,11 @@ def test_cur2_resource_tags_lose_the_user_prefix_and_currency_is_upper_case():
 
 def test_line_id_is_the_line_item_id_within_its_time_interval():
     rows = by_sku(ingest(HERE / "cur2_marketplace.csv")[0])
-    assert rows["USE1-Claude3Sonnet-input-tokens"]["line_id"] == (
-        "li-001/2026-05-01T00:00:00Z/2026-05-01T01:00:00Z"
+    assert rows["USE1-Claude3Sonnet-input-tokens"]["line_id"] == ("li-001/2026-05-01T00:00:00Z/2026-05-01T01:00:00Z")
+    start, end = (
+        rows["USE1-Claude3Sonnet-input-tokens"]["charge_period_start"],
+        rows["USE1-Claude3Sonnet-input-tokens"]["charge_period_end"],
     )
-    start, end = rows["USE1-Claude3Sonnet-input-tokens"]["charge_period_start"], rows[
-        "USE1-Claude3Sonnet-input-tokens"
-    ]["charge_period_end"]
     assert (start, end) == (datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 1, 1, tzinfo=UTC))
 
 

@@ -88,7 +88,9 @@ def test_mca_lower_camel_columns_iso_dates_amortized_cost_and_refunds():
     assert cached["charge_period_start"] == datetime(2025, 9, 1, tzinfo=UTC)
     phi = rows["Phi-4-Input Tokens"]
     assert (phi["consumed_quantity"], phi["model"], phi["effective_cost"]) == (
-        Decimal("59200"), "phi-4", Decimal("0.0074"),
+        Decimal("59200"),
+        "phi-4",
+        Decimal("0.0074"),
     )  # fmt: skip  "59200.0"; amortized NULL falls back to billed
     refund = rows["gpt 4.1 Outp glbl Tokens"]
     assert (refund["billed_cost"], refund["consumed_quantity"]) == (Decimal("-0.8"), Decimal("-100000"))

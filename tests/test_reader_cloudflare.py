@@ -57,7 +57,9 @@ def test_cloudflare_pages_as_lines_malformed_line_quarantined_duplicate_dedups()
     assert kept["event_id"].to_list() == ["cf-10"]
     assert row(kept, "cf-10")["ts"] == datetime(2025, 5, 2, 0, 0, tzinfo=timezone.utc)
     assert sorted(zip(quarantine["line"].to_list(), quarantine["reason"].to_list())) == [
-        (2, "malformed_json"), (3, "negative_tokens"), (4, "bad_reported_cost"),
+        (2, "malformed_json"),
+        (3, "negative_tokens"),
+        (4, "bad_reported_cost"),
     ]
     assert tally(counts) == (6, 1, 3, 1, 1)
 

@@ -33,7 +33,9 @@ def by_sku(kept: pl.DataFrame) -> dict[str, dict]:
 def test_credits_are_added_to_cost_for_the_effective_cost():
     row = by_sku(ingest(HERE / "vertex_credits.jsonl")[0])["Gemini 2.5 Pro Text Input (≤200k)"]
     assert (row["billed_cost"], row["effective_cost"], row["list_cost"]) == (
-        Decimal("1.25"), Decimal("0.625"), Decimal("1.25"),
+        Decimal("1.25"),
+        Decimal("0.625"),
+        Decimal("1.25"),
     )  # fmt: skip  1.25 - 0.5 - 0.125
     assert (row["model"], row["token_type"], row["consumed_quantity"], row["consumed_unit"]) == (
         "gemini-2.5-pro", "input", Decimal("1000000"), "tokens",

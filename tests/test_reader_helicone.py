@@ -33,7 +33,12 @@ def test_helicone_openai_row_maps_every_column():
     r = row(kept, "h-1")
     assert r["ts"] == datetime(2025, 3, 1, 10, 0, tzinfo=timezone.utc)
     assert (r["provider"], r["model"], r["status"], r["latency_ms"]) == ("openai", "gpt-4o-2024-08-06", "ok", 812)
-    assert (r["input_tokens"], r["cache_read_tokens"], r["cache_write_tokens"], r["output_tokens"]) == (1200, 1024, 0, 300)
+    assert (r["input_tokens"], r["cache_read_tokens"], r["cache_write_tokens"], r["output_tokens"]) == (
+        1200,
+        1024,
+        0,
+        300,
+    )
     assert r["user_hash"] == user_hash("customer-9")
     assert r["reported_cost_usd"] == Decimal("0.00054")  # costUSD wins over the nano-dollar cost
 
@@ -91,7 +96,10 @@ def test_helicone_malformed_line_is_quarantined_and_duplicate_keeps_the_first():
     assert row(kept, "h-10")["ts"] == datetime(2025, 3, 2, 9, 0, tzinfo=timezone.utc)
     assert row(kept, "h-10")["input_tokens"] == 120  # "120.0"
     assert dict(zip(quarantine["line"].to_list(), quarantine["reason"].to_list())) == {
-        2: "malformed_json", 3: "negative_tokens", 5: "unparseable_timestamp", 6: "bad_token_count",
+        2: "malformed_json",
+        3: "negative_tokens",
+        5: "unparseable_timestamp",
+        6: "bad_token_count",
         7: "bad_reported_cost",
     }
     assert tally(counts) == (7, 1, 5, 1, 0)

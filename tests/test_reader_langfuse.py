@@ -20,8 +20,13 @@ def row(kept: pl.DataFrame, event_id: str) -> dict:
 
 
 def tokens(r: dict) -> tuple[int, ...]:
-    return (r["input_tokens"], r["cache_read_tokens"], r["cache_write_tokens"], r["output_tokens"],
-            r["reasoning_tokens"])
+    return (
+        r["input_tokens"],
+        r["cache_read_tokens"],
+        r["cache_write_tokens"],
+        r["output_tokens"],
+        r["reasoning_tokens"],
+    )
 
 
 def user_hash(user: str) -> str:
@@ -79,8 +84,14 @@ def test_langfuse_bodies_and_personal_ids_never_reach_rows_or_quarantine():
     for name in ("observations.jsonl", "bad_rows.jsonl", "snake_export.json"):
         kept, quarantine, _ = ingest(langfuse, name)
         text = kept.write_ndjson() + quarantine.write_ndjson()
-        for secret in ("SECRET-PROMPT-BODY", "SECRET-RESPONSE-BODY", "someone@example.com", "customer-42",
-                       "customer-7", "overloaded"):
+        for secret in (
+            "SECRET-PROMPT-BODY",
+            "SECRET-RESPONSE-BODY",
+            "someone@example.com",
+            "customer-42",
+            "customer-7",
+            "overloaded",
+        ):
             assert secret not in text, (name, secret)
 
 
@@ -97,7 +108,10 @@ def test_langfuse_malformed_line_and_bad_rows_are_quarantined_duplicate_dedups()
     kept, quarantine, counts = ingest(langfuse, "bad_rows.jsonl")
     assert sorted(kept["event_id"].to_list()) == ["ok-1", "ok-2"]
     assert dict(zip(quarantine["line"].to_list(), quarantine["reason"].to_list())) == {
-        2: "malformed_json", 3: "bad_token_count", 4: "unparseable_timestamp", 6: "missing_model",
+        2: "malformed_json",
+        3: "bad_token_count",
+        4: "unparseable_timestamp",
+        6: "missing_model",
     }
     assert tally(counts) == (7, 2, 4, 1, 0)
     assert row(kept, "ok-1")["ts"] == datetime(2025, 3, 1, 11, 0, tzinfo=timezone.utc)  # first kept

@@ -130,8 +130,16 @@ def test_litellm_raw_secret_key_and_bodies_never_reach_rows_or_quarantine():
     for name in names:
         kept, quarantine, _ = ingest(name)
         text = kept.write_ndjson() + quarantine.write_ndjson()
-        for secret in ("sk-1234567890abcdef", "SECRET-PROMPT-BODY", "SECRET-RESPONSE-BODY", "sk-should-not",
-                       "someone@example.com", "customer-42", "customer-7", "internal-user-7"):
+        for secret in (
+            "sk-1234567890abcdef",
+            "SECRET-PROMPT-BODY",
+            "SECRET-RESPONSE-BODY",
+            "sk-should-not",
+            "someone@example.com",
+            "customer-42",
+            "customer-7",
+            "internal-user-7",
+        ):
             assert secret not in text, (name, secret)
 
 

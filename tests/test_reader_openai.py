@@ -28,7 +28,10 @@ def test_openai_usage_input_includes_cached_and_cache_write():
     assert (row["input_tokens"], row["cache_read_tokens"], row["cache_write_tokens"]) == (5000, 1800, 200)
     assert (row["output_tokens"], row["reasoning_tokens"], row["requests"]) == (1000, 0, 5)
     assert (row["day"], row["provider"], row["sub_account_id"], row["api_key_id"]) == (
-        DAY1, "openai", "proj_alpha", "key_alpha"
+        DAY1,
+        "openai",
+        "proj_alpha",
+        "key_alpha",
     )
     assert (row["model"], row["service_tier"], row["is_batch"]) == ("gpt-4o-mini-2024-07-18", "default", False)
 
@@ -49,7 +52,10 @@ def test_openai_usage_csv_bom_float_counts_null_literals_and_time_only_rows():
     assert tally(counts) == (3, 2, 0, 0, 1)  # the time-only day is read and skipped
     first, third = kept.sort("day").rows(named=True)
     assert (first["input_tokens"], first["cache_read_tokens"], first["output_tokens"], first["requests"]) == (
-        59200, 5760, 10646, 10
+        59200,
+        5760,
+        10646,
+        10,
     )
     assert (first["sub_account_id"], first["api_key_id"], first["is_batch"]) == ("proj_csv", "key_csv", False)
     assert third["day"] == dt.date(2025, 11, 3)
@@ -92,7 +98,10 @@ def test_openai_usage_schema_drift_is_tolerated():
     old, new = kept.sort("model").rows(named=True)
     # 2024-12 variant: no cache-write field, misspelt object, still read
     assert (old["model"], old["input_tokens"], old["cache_read_tokens"], old["cache_write_tokens"]) == (
-        "gpt-4o-2024-08-06", 700, 100, 0
+        "gpt-4o-2024-08-06",
+        700,
+        100,
+        0,
     )
     assert (new["model"], new["input_tokens"], new["requests"]) == ("gpt-5-2025-08-07", 900, 9)
     assert "inference_region=eu" in new["line_id"]  # an unknown group-by keeps groups apart
@@ -205,7 +214,10 @@ def test_openai_costs_csv_bom_null_literals_and_time_only_rows():
     assert kept["billing_account_id"].unique().to_list() == ["org-Example0000000000000000"]
     assert kept["billed_cost"].sum() == Decimal("-0.074126")  # 0.895874 + 0.03 - 1
     ungrouped = kept.filter(pl.col("sku").is_null())
-    assert (ungrouped["sub_account_id"].to_list(), ungrouped["billed_cost"].to_list()) == ([None], [Decimal("0.895874")])
+    assert (ungrouped["sub_account_id"].to_list(), ungrouped["billed_cost"].to_list()) == (
+        [None],
+        [Decimal("0.895874")],
+    )
     assert kept["billing_currency"].unique().to_list() == ["USD"]
 
 

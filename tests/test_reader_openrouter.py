@@ -20,8 +20,13 @@ def row(kept: pl.DataFrame, event_id: str) -> dict:
 
 
 def tokens(r: dict) -> tuple[int, ...]:
-    return (r["input_tokens"], r["cache_read_tokens"], r["cache_write_tokens"], r["output_tokens"],
-            r["reasoning_tokens"])
+    return (
+        r["input_tokens"],
+        r["cache_read_tokens"],
+        r["cache_write_tokens"],
+        r["output_tokens"],
+        r["reasoning_tokens"],
+    )
 
 
 def user_hash(user: str) -> str:
@@ -32,7 +37,12 @@ def test_openrouter_csv_export_maps_every_column():
     kept, quarantine, counts = ingest(openrouter, "activity.csv")
     assert quarantine.height == 0 and tally(counts) == (2, 2, 0, 0, 0)
     r = row(kept, "gen-1782618417-NEpXKqXYIDjS7TmNrT9j")
-    assert (r["provider"], r["vendor"], r["model"], r["status"]) == ("openrouter", "anthropic", "anthropic/claude-sonnet-4", "ok")
+    assert (r["provider"], r["vendor"], r["model"], r["status"]) == (
+        "openrouter",
+        "anthropic",
+        "anthropic/claude-sonnet-4",
+        "ok",
+    )
     assert r["ts"] == datetime(2026, 6, 28, 3, 46, 57, 713000, tzinfo=timezone.utc)  # naive ms = UTC
     assert tokens(r) == (1500, 1000, 0, 400, 120)  # cached inside prompt, reasoning inside completion
     assert r["reported_cost_usd"] == Decimal("0.012345")
@@ -44,7 +54,12 @@ def test_openrouter_csv_export_maps_every_column():
 def test_openrouter_cancelled_is_billed_ok_and_error_finish_is_error():
     kept, _, _ = ingest(openrouter, "activity.csv")
     r = row(kept, "gen-1782618500-AbCdEfGhIjKlMnOpQrSt")
-    assert (r["provider"], r["vendor"], r["model"], r["status"]) == ("openrouter", "google", "google/gemini-2.5-flash", "error")
+    assert (r["provider"], r["vendor"], r["model"], r["status"]) == (
+        "openrouter",
+        "google",
+        "google/gemini-2.5-flash",
+        "error",
+    )
     assert r["reported_cost_usd"] == Decimal("0") and r["user_hash"] is None and r["labels"] == []
 
 
@@ -77,7 +92,8 @@ def test_openrouter_malformed_line_quarantined_duplicate_id_dedups():
     kept, quarantine, counts = ingest(openrouter, "generations.jsonl")
     assert sorted(kept["event_id"].to_list()) == ["gen-a", "gen-normalized-only", "gen-top-level"]
     assert dict(zip(quarantine["line"].to_list(), quarantine["reason"].to_list())) == {
-        2: "malformed_json", 6: "bad_token_count",
+        2: "malformed_json",
+        6: "bad_token_count",
     }
     assert tally(counts) == (6, 3, 2, 1, 0)
     r = row(kept, "gen-a")

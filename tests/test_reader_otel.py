@@ -81,8 +81,14 @@ def test_otel_bodies_secrets_and_user_ids_never_reach_rows_or_quarantine():
     for name in ("current_conventions.jsonl", "deprecated_conventions.jsonl", "bad_spans.jsonl"):
         kept, quarantine, _ = ingest(name)
         text = kept.write_ndjson() + quarantine.write_ndjson()
-        for secret in ("SECRET-PROMPT-BODY", "SECRET-RESPONSE-BODY", "SECRET-SYSTEM-PROMPT", "SECRET-TOOL",
-                       "SECRETKEY", "customer-42"):
+        for secret in (
+            "SECRET-PROMPT-BODY",
+            "SECRET-RESPONSE-BODY",
+            "SECRET-SYSTEM-PROMPT",
+            "SECRET-TOOL",
+            "SECRETKEY",
+            "customer-42",
+        ):
             assert secret not in text, (name, secret)
 
 

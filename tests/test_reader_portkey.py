@@ -83,7 +83,9 @@ def test_portkey_malformed_line_is_quarantined_and_duplicate_keeps_the_first():
     kept, quarantine, counts = ingest(portkey, "bad_rows.jsonl")
     assert kept["event_id"].to_list() == ["p-10"] and row(kept, "p-10")["input_tokens"] == 5
     assert dict(zip(quarantine["line"].to_list(), quarantine["reason"].to_list())) == {
-        2: "malformed_json", 3: "negative_tokens", 5: "missing_model",
+        2: "malformed_json",
+        3: "negative_tokens",
+        5: "missing_model",
     }
     assert tally(counts) == (5, 1, 3, 1, 0)
 

@@ -16,12 +16,23 @@ from tokenomics.report.html import money
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 MONTH = E2E_START.strftime("%Y-%m")
-SECTIONS = ["Spend over time", "Does the bill match?", "Anomaly incidents", "Budgets", "Savings opportunities",
-            "Would our own GPUs be cheaper?"]
+SECTIONS = [
+    "Spend over time",
+    "Does the bill match?",
+    "Anomaly incidents",
+    "Budgets",
+    "Savings opportunities",
+    "Would our own GPUs be cheaper?",
+]
 
 CHART_STATS = """() => [...document.querySelectorAll('figure.chart')].map(f => {
     const svg = f.querySelector(':scope > svg');
@@ -74,7 +85,10 @@ def test_report_renders_in_headless_chromium(report_file, tmp_path):
     requests, console_errors = [], []
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
             viewport={"width": 1280, "height": 900},
         )
         try:

@@ -19,6 +19,13 @@ def test_restatement_requests_refetch_billing_connectors_and_leave_gateway_alone
     assert [r.partition_key for r in restated] == ["2026-03-06", "2026-03-05", "2026-03-04"]
     for request in restated:
         keys = {k.to_user_string() for k in request.asset_selection}
-        assert {"landing_openai", "landing_anthropic", "landing_buckets", "billing_lines", "provider_usage",
-                "reconciliation_daily", "warehouse"} <= keys
+        assert {
+            "landing_openai",
+            "landing_anthropic",
+            "landing_buckets",
+            "billing_lines",
+            "provider_usage",
+            "reconciliation_daily",
+            "warehouse",
+        } <= keys
         assert not {"landing_litellm", "usage_events", "usage_daily", "anomalies"} & keys

@@ -10,13 +10,7 @@ from tokenomics.schema import TABLES, empty
 from tokenomics.sources.normalize import ReaderError
 from tokenomics.sources.text import iter_csv_chunks, iter_json_records
 
-QUOTED_CSV = (
-    b'\xef\xbb\xbfid, note ,n\n'
-    b'a,"two\nlines",1\n'
-    b'b,"say ""hi""\r\nthen, go",NULL\n'
-    b'c,,N/A\n'
-    b'd,"x",4\n'
-)
+QUOTED_CSV = b'\xef\xbb\xbfid, note ,n\na,"two\nlines",1\nb,"say ""hi""\r\nthen, go",NULL\nc,,N/A\nd,"x",4\n'
 
 
 def _csv(tmp_path, content: bytes, **kwargs) -> list[pl.DataFrame]:
@@ -72,7 +66,9 @@ def _events(rows: list[tuple[str, str, int]]) -> pl.DataFrame:
     frame = pl.DataFrame(
         {"event_id": [r[0] for r in rows], "source_file": [r[1] for r in rows], "input_tokens": [r[2] for r in rows]}
     )
-    return pl.concat([empty("usage_events"), frame.with_columns(pl.lit("litellm").alias("source"))], how="diagonal_relaxed")
+    return pl.concat(
+        [empty("usage_events"), frame.with_columns(pl.lit("litellm").alias("source"))], how="diagonal_relaxed"
+    )
 
 
 def test_dedup_keeps_the_first_row_of_each_key_across_parts(tmp_path):

@@ -21,7 +21,7 @@ def con(company):
 
 def test_readme_table_reference_is_the_generated_text():
     text = README.read_text()
-    section = text[text.index(README_BEGIN): text.index(README_END) + len(README_END)]
+    section = text[text.index(README_BEGIN) : text.index(README_END) + len(README_END)]
     assert section == readme_section(), "run `python -m tokenomics.tables --write-readme`"
 
 

@@ -23,12 +23,35 @@ AS_OF = date(2026, 3, 10)
 
 
 def usage(*rows: dict) -> pl.DataFrame:
-    base = {"team": "t", "feature": "f", "provider": "openai", "cache_read_tokens": 0, "cache_write_tokens": 0,
-            "reasoning_tokens": 0, "errors": 0, "unpriced_requests": 0, "batch_requests": 0, "requests": 100}
-    schema = {"day": pl.Date, "team": pl.String, "feature": pl.String, "provider": pl.String, "model": pl.String,
-              "requests": pl.Int64, "errors": pl.Int64, "input_tokens": pl.Int64, "cache_read_tokens": pl.Int64,
-              "cache_write_tokens": pl.Int64, "output_tokens": pl.Int64, "reasoning_tokens": pl.Int64,
-              "cost_usd": MONEY, "unpriced_requests": pl.Int64, "batch_requests": pl.Int64}
+    base = {
+        "team": "t",
+        "feature": "f",
+        "provider": "openai",
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "reasoning_tokens": 0,
+        "errors": 0,
+        "unpriced_requests": 0,
+        "batch_requests": 0,
+        "requests": 100,
+    }
+    schema = {
+        "day": pl.Date,
+        "team": pl.String,
+        "feature": pl.String,
+        "provider": pl.String,
+        "model": pl.String,
+        "requests": pl.Int64,
+        "errors": pl.Int64,
+        "input_tokens": pl.Int64,
+        "cache_read_tokens": pl.Int64,
+        "cache_write_tokens": pl.Int64,
+        "output_tokens": pl.Int64,
+        "reasoning_tokens": pl.Int64,
+        "cost_usd": MONEY,
+        "unpriced_requests": pl.Int64,
+        "batch_requests": pl.Int64,
+    }
     return pl.DataFrame([base | row for row in rows], schema=schema)
 
 
@@ -53,14 +76,17 @@ def test_h100_reference_costs_1_66_per_gpu_hour():
     assert hour.total.quantize(Decimal("0.00001")) == Decimal("1.66252")
 
 
-@pytest.mark.parametrize("tokens_per_second, utilization, per_million", [
-    # Llama-3.1-8B FP8, 1xH100, 15,220 tok/s: 1.66252 / (15220 * 3600 * U) * 1e6
-    (Decimal(15220), Decimal(1), "0.0303"),        # 1.66252 / 54,792,000 * 1e6 = 0.03034
-    (Decimal(15220), Decimal("0.25"), "0.1214"),   # four times that: 0.12137
-    # Llama-3.3-70B FP8, 2xH100, 4,205 tok/s = 2,102.5 per GPU
-    (Decimal("2102.5"), Decimal(1), "0.2196"),     # 1.66252 / 7,569,000 * 1e6 = 0.21965
-    (Decimal("2102.5"), Decimal("0.25"), "0.8786"),  # 0.87859 (reference table: 0.879)
-])
+@pytest.mark.parametrize(
+    "tokens_per_second, utilization, per_million",
+    [
+        # Llama-3.1-8B FP8, 1xH100, 15,220 tok/s: 1.66252 / (15220 * 3600 * U) * 1e6
+        (Decimal(15220), Decimal(1), "0.0303"),  # 1.66252 / 54,792,000 * 1e6 = 0.03034
+        (Decimal(15220), Decimal("0.25"), "0.1214"),  # four times that: 0.12137
+        # Llama-3.3-70B FP8, 2xH100, 4,205 tok/s = 2,102.5 per GPU
+        (Decimal("2102.5"), Decimal(1), "0.2196"),  # 1.66252 / 7,569,000 * 1e6 = 0.21965
+        (Decimal("2102.5"), Decimal("0.25"), "0.8786"),  # 0.87859 (reference table: 0.879)
+    ],
+)
 def test_cost_per_million_tokens_matches_the_reference_table(tokens_per_second, utilization, per_million):
     hour = gpu_hour_cost(TcoConfig()).total
     assert cost_per_million_tokens(hour, tokens_per_second, utilization).quantize(Decimal("0.0001")) == Decimal(
@@ -74,28 +100,34 @@ def test_utilisation_must_be_a_fraction_of_capacity(utilization):
         cost_per_million_tokens(Decimal(2), Decimal(1000), utilization)
 
 
-@pytest.mark.parametrize("model, klass", [
-    ("gpt-4o", "large"),
-    ("openai/gpt-4o-mini-2024-07-18", "small"),
-    ("anthropic.claude-3-5-haiku-20241022-v1:0", "small"),
-    ("claude-sonnet-4@20250514", "large"),
-    ("gemini-2.5-flash", "small"),
-    ("claude-opus-4-20250514", None),  # frontier: no open model of its class here
-    ("o3", None),
-    ("acme-finetune", None),
-])
+@pytest.mark.parametrize(
+    "model, klass",
+    [
+        ("gpt-4o", "large"),
+        ("openai/gpt-4o-mini-2024-07-18", "small"),
+        ("anthropic.claude-3-5-haiku-20241022-v1:0", "small"),
+        ("claude-sonnet-4@20250514", "large"),
+        ("gemini-2.5-flash", "small"),
+        ("claude-opus-4-20250514", None),  # frontier: no open model of its class here
+        ("o3", None),
+        ("acme-finetune", None),
+    ],
+)
 def test_api_models_map_to_an_open_model_size_class(model, klass):
     assert size_class(model) == klass
 
 
-@pytest.mark.parametrize("name, klass", [
-    ("Llama-3.1-8B FP8", "small"),
-    ("Llama-3.3-70B FP8", "large"),
-    ("Qwen2.5-72B-Instruct AWQ", "large"),
-    ("Mistral-7B", "small"),
-    ("Mixtral-8x7B", "large"),  # 8 x 7 = 56B total
-    ("house-model", None),
-])
+@pytest.mark.parametrize(
+    "name, klass",
+    [
+        ("Llama-3.1-8B FP8", "small"),
+        ("Llama-3.3-70B FP8", "large"),
+        ("Qwen2.5-72B-Instruct AWQ", "large"),
+        ("Mistral-7B", "small"),
+        ("Mixtral-8x7B", "large"),  # 8 x 7 = 56B total
+        ("house-model", None),
+    ],
+)
 def test_candidate_size_class_comes_from_the_table_or_the_name(name, klass):
     assert open_model_class(SelfHostModel(name=name, output_tokens_per_second=Decimal(1000))) == klass
 
@@ -106,18 +138,36 @@ def test_candidate_size_class_comes_from_the_table_or_the_name(name, klass):
 # GPU-hour chosen to be round: capex 35,040 over 4 years, no residual -> 35040 / 35040 = $1.00;
 # power 1 kW * PUE 1.0 * $0.20 = $0.20; opex 25%/yr -> 35040 * 0.25 / 8760 = $1.00. Total $2.20.
 ROUND_TCO = dict(
-    capex_usd_per_gpu=Decimal(35040), amortization_years=Decimal(4), residual_pct=Decimal(0),
-    power_kw_per_gpu=Decimal(1), pue=Decimal(1), electricity_usd_per_kwh=Decimal("0.20"),
-    opex_pct_per_year=Decimal(25), cloud_usd_per_gpu_hour=Decimal(3),
+    capex_usd_per_gpu=Decimal(35040),
+    amortization_years=Decimal(4),
+    residual_pct=Decimal(0),
+    power_kw_per_gpu=Decimal(1),
+    pue=Decimal(1),
+    electricity_usd_per_kwh=Decimal("0.20"),
+    opex_pct_per_year=Decimal(25),
+    cloud_usd_per_gpu_hour=Decimal(3),
     utilization_pct=[Decimal(25), Decimal(50), Decimal(100)],
 )
 # A 2-GPU replica at 1,000 output tok/s processes 2,000 tokens/s (1000/1000 mix) = 172.8M tokens/day.
-TEST_70B = SelfHostModel(name="Test-70B", gpus=2, output_tokens_per_second=Decimal(1000),
-                         compare_provider="groq", compare_model="llama-3.3-70b-versatile")
-GROQ_PRICE = PricesConfig(overrides=[PriceOverride(
-    name="groq-test", provider="groq", model="llama-3.3-70b-versatile", effective_from=date(2026, 1, 1),
-    input_per_mtok=Decimal("0.5"), output_per_mtok=Decimal(1),
-)])
+TEST_70B = SelfHostModel(
+    name="Test-70B",
+    gpus=2,
+    output_tokens_per_second=Decimal(1000),
+    compare_provider="groq",
+    compare_model="llama-3.3-70b-versatile",
+)
+GROQ_PRICE = PricesConfig(
+    overrides=[
+        PriceOverride(
+            name="groq-test",
+            provider="groq",
+            model="llama-3.3-70b-versatile",
+            effective_from=date(2026, 1, 1),
+            input_per_mtok=Decimal("0.5"),
+            output_per_mtok=Decimal(1),
+        )
+    ]
+)
 
 
 def large_usage() -> pl.DataFrame:
@@ -125,16 +175,54 @@ def large_usage() -> pl.DataFrame:
 
     Plus rows that must not count: Opus (no open class), an unpriced model, a day before the window.
     """
-    rows = [{"day": d, "model": "gpt-4o", "input_tokens": 100_000_000, "output_tokens": 20_000_000,
-             "cost_usd": Decimal(300)} for d in days(9, AS_OF - timedelta(days=1))]
-    rows.append({"day": AS_OF, "model": "gpt-4o", "input_tokens": 180_000_000, "output_tokens": 20_000_000,
-                 "cost_usd": Decimal(500)})
-    rows.append({"day": AS_OF, "model": "claude-opus-4", "provider": "anthropic", "input_tokens": 10**9,
-                 "output_tokens": 10**8, "cost_usd": Decimal(20000)})
-    rows.append({"day": AS_OF, "model": "gpt-4o", "input_tokens": 10**9, "output_tokens": 0,
-                 "cost_usd": Decimal(0), "unpriced_requests": 100})
-    rows.append({"day": AS_OF - timedelta(days=10), "model": "gpt-4o", "input_tokens": 10**10,
-                 "output_tokens": 10**9, "cost_usd": Decimal(99999)})
+    rows = [
+        {
+            "day": d,
+            "model": "gpt-4o",
+            "input_tokens": 100_000_000,
+            "output_tokens": 20_000_000,
+            "cost_usd": Decimal(300),
+        }
+        for d in days(9, AS_OF - timedelta(days=1))
+    ]
+    rows.append(
+        {
+            "day": AS_OF,
+            "model": "gpt-4o",
+            "input_tokens": 180_000_000,
+            "output_tokens": 20_000_000,
+            "cost_usd": Decimal(500),
+        }
+    )
+    rows.append(
+        {
+            "day": AS_OF,
+            "model": "claude-opus-4",
+            "provider": "anthropic",
+            "input_tokens": 10**9,
+            "output_tokens": 10**8,
+            "cost_usd": Decimal(20000),
+        }
+    )
+    rows.append(
+        {
+            "day": AS_OF,
+            "model": "gpt-4o",
+            "input_tokens": 10**9,
+            "output_tokens": 0,
+            "cost_usd": Decimal(0),
+            "unpriced_requests": 100,
+        }
+    )
+    rows.append(
+        {
+            "day": AS_OF - timedelta(days=10),
+            "model": "gpt-4o",
+            "input_tokens": 10**10,
+            "output_tokens": 10**9,
+            "cost_usd": Decimal(99999),
+        }
+    )
     return usage(*rows)
 
 
@@ -197,8 +285,15 @@ def test_utilisation_decides_how_many_gpus_the_peak_day_needs():
 
 def test_small_volume_is_not_worth_a_replica_below_break_even():
     # 1 day of 3.2M gpt-4o tokens for $9.50: $285/month; $2.96875/M
-    frame = usage({"day": AS_OF, "model": "gpt-4o", "input_tokens": 3_000_000, "output_tokens": 200_000,
-                   "cost_usd": Decimal("9.5")})
+    frame = usage(
+        {
+            "day": AS_OF,
+            "model": "gpt-4o",
+            "input_tokens": 3_000_000,
+            "output_tokens": 200_000,
+            "cost_usd": Decimal("9.5"),
+        }
+    )
     out = self_host_tco(frame, TcoConfig(), as_of=AS_OF, window_days=1)
     row = out.filter(pl.col("open_model") == "Llama-3.3-70B FP8", pl.col("utilization_pct") == 25).row(0, named=True)
     # one 2xH100 replica: 1.662518 * 2 * 720 = $2,394.03/month = 806.4M tokens at $2.96875/M = 26.9M/day
@@ -212,8 +307,12 @@ def test_small_volume_is_not_worth_a_replica_below_break_even():
 
 def test_cheap_api_tokens_are_never_beaten_at_low_utilisation():
     # $0.50/M API tokens; self-hosting at 25% costs 2.20 / (1000 * 3600 * 0.25) * 1e6 = $2.444/M
-    frame = usage(*({"day": d, "model": "gpt-4o", "input_tokens": 1_000_000, "output_tokens": 0,
-                     "cost_usd": Decimal("0.5")} for d in days(10)))
+    frame = usage(
+        *(
+            {"day": d, "model": "gpt-4o", "input_tokens": 1_000_000, "output_tokens": 0, "cost_usd": Decimal("0.5")}
+            for d in days(10)
+        )
+    )
     row = tco_rows(frame)[Decimal(25)]
     assert row["break_even_monthly_tokens"] is None
     assert row["break_even_utilization_pct"] == Decimal("122.22")  # 0.6111 / 0.50: even full use loses
@@ -249,8 +348,12 @@ def test_default_candidates_are_the_built_in_throughput_references():
 
 
 def test_a_long_list_of_replaced_models_is_shortened_in_the_verdict():
-    frame = usage(*({"day": AS_OF, "model": m, "input_tokens": 10**6, "output_tokens": 10**5, "cost_usd": Decimal(5)}
-                    for m in ("gpt-4o", "gpt-4.1", "gpt-5", "o4-mini", "gemini-2.5-pro")))
+    frame = usage(
+        *(
+            {"day": AS_OF, "model": m, "input_tokens": 10**6, "output_tokens": 10**5, "cost_usd": Decimal(5)}
+            for m in ("gpt-4o", "gpt-4.1", "gpt-5", "o4-mini", "gemini-2.5-pro")
+        )
+    )
     row = tco_rows(frame)[Decimal(50)]
     assert row["replaces"] == "gemini-2.5-pro, gpt-4.1, gpt-4o, gpt-5, o4-mini"
     assert "on APIs (gemini-2.5-pro, gpt-4.1, gpt-4o and 2 more)" in row["verdict"]

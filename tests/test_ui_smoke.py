@@ -53,7 +53,11 @@ def webserver(tmp_path):
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(exe), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -88,7 +92,10 @@ def test_ui_shows_assets_schedule_and_sensor(webserver):
 def test_a_server_that_never_serves_fails_with_its_own_output(tmp_path):
     log = tmp_path / "webserver.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-c", "print('no workspace.yaml here'); raise SystemExit(3)"],
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "print('no workspace.yaml here'); raise SystemExit(3)"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     with pytest.raises(pytest.fail.Exception, match="(?s)exited with 3.*no workspace.yaml here"):
         _wait_until_serving(f"http://127.0.0.1:{_free_port()}", proc, log, 30)

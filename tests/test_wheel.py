@@ -55,14 +55,24 @@ def test_wheel_installs_and_runs_one_day_outside_the_checkout(tmp_path):
     assert "License-Expression: Apache-2.0" in metadata
 
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)], check=True
+    )
     cwd = tmp_path / "elsewhere"
     cwd.mkdir()
     env = _installed_env(site)
 
     where = subprocess.run(
-        [sys.executable, "-c", "import tokenomics, tokenomics.marts as m; print(tokenomics.__file__); print(m.SQL_DIR / 'usage_daily.sql')"],
-        cwd=cwd, env=env, capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import tokenomics, tokenomics.marts as m; print(tokenomics.__file__); print(m.SQL_DIR / 'usage_daily.sql')",
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.splitlines()
     assert all(line.startswith(str(site)) for line in where), where
 

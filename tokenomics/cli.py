@@ -149,7 +149,11 @@ def friendly(fn: Callable[..., T]) -> Callable[..., T]:
         from tokenomics.sources.normalize import ReaderError
 
         known: tuple[type[Exception], ...] = (
-            ReaderError, UnknownSourceError, FileNotFoundError, DetectInputError, MissingKeyError,
+            ReaderError,
+            UnknownSourceError,
+            FileNotFoundError,
+            DetectInputError,
+            MissingKeyError,
         )
         try:
             from tokenomics.config import ConfigError
@@ -180,8 +184,16 @@ def main() -> None:
 @home_option
 @click.option("--start", type=Day(), required=True, help="First day to generate (UTC).")
 @click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True, help="Number of days.")
-@click.option("--events-per-day", type=click.IntRange(1), default=5000, show_default=True, help="Average gateway requests per day.")
-@click.option("--seed", type=int, default=7, show_default=True, help="Random seed: the same seed writes the same files.")
+@click.option(
+    "--events-per-day",
+    type=click.IntRange(1),
+    default=5000,
+    show_default=True,
+    help="Average gateway requests per day.",
+)
+@click.option(
+    "--seed", type=int, default=7, show_default=True, help="Random seed: the same seed writes the same files."
+)
 @friendly
 def generate(home, start, days, events_per_day, seed):
     """Write a synthetic company's gateway logs and provider bills in every supported format, plus truth/."""
@@ -201,8 +213,12 @@ def generate(home, start, days, events_per_day, seed):
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--source", type=SourceName(_readable_sources, extra=("auto",)), default="auto", show_default=True,
-    show_choices=False, help="Reader name (e.g. litellm, openai_costs, aws_cur), or 'auto' to recognize each file.",
+    "--source",
+    type=SourceName(_readable_sources, extra=("auto",)),
+    default="auto",
+    show_default=True,
+    show_choices=False,
+    help="Reader name (e.g. litellm, openai_costs, aws_cur), or 'auto' to recognize each file.",
 )
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @friendly
@@ -242,6 +258,7 @@ def pull(source: str, day: date, home: Path | None) -> None:
     the_day = day
     started = time.monotonic()
     with err.status(f"pulling {source} for {the_day} ...") as status:
+
         def progress(message: str) -> None:
             status.update(f"{message} ({time.monotonic() - started:.0f}s)")
 
@@ -251,10 +268,14 @@ def pull(source: str, day: date, home: Path | None) -> None:
             raise UserError(str(exc)) from None
     errors: list[str] = []
     for item in landed:
-        console.print(f"landed {item.path.relative_to(h.root)} ({item.status}, {item.rows:,} rows fetched)", soft_wrap=True)
+        console.print(
+            f"landed {item.path.relative_to(h.root)} ({item.status}, {item.rows:,} rows fetched)", soft_wrap=True
+        )
         # the same conservation report as `ingest`, on exactly the file that landed
-        with tempfile.TemporaryDirectory(prefix=".pull-report-", dir=h.root) as out, \
-                pseudonymization_key(lambda: resolve_hmac_key(h.root)):
+        with (
+            tempfile.TemporaryDirectory(prefix=".pull-report-", dir=h.root) as out,
+            pseudonymization_key(lambda: resolve_hmac_key(h.root)),
+        ):
             report = ingest_files([item.path], item.source, Path(out), errors=errors)
         _print_conservation(report)
     _print_errors(errors)
@@ -278,8 +299,19 @@ def _print_errors(errors: list[str]) -> None:
 
 
 @main.command()
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False, path_type=Path), help="CSV or Parquet with columns day, series, value.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output CSV or Parquet (by extension).")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV or Parquet with columns day, series, value.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output CSV or Parquet (by extension).",
+)
 @friendly
 def detect(input_path, out):
     """Run the anomaly detector on any daily series table (day, series, value)."""
@@ -294,7 +326,12 @@ def detect(input_path, out):
 @main.command()
 @home_option
 @click.option("--month", required=True, help="Month to charge back, YYYY-MM.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, help="Output folder. Default: <home>/reports/chargeback")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder. Default: <home>/reports/chargeback",
+)
 @friendly
 def chargeback(home, month, out):
     """Write one chargeback statement per team for a month (CSV and Markdown), plus a FOCUS 1.2 file."""
@@ -315,7 +352,12 @@ def chargeback(home, month, out):
 @main.command()
 @home_option
 @click.option("--month", default=None, help="Month to report, YYYY-MM. Default: the latest month with usage.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Output HTML file. Default: <home>/reports/report-<month>.html")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Output HTML file. Default: <home>/reports/report-<month>.html",
+)
 @friendly
 def report(home, month, out):
     """Write the offline HTML report: charts (inline SVG) and money tables, one self-contained file."""
@@ -350,14 +392,35 @@ def print_summary(h: Home) -> None:
     console.print(feats)
     console.print(models)
     if s.bill_match.height:
-        bill = Table("provider", "billed", "gateway estimate", "capture", "main cause of the gap", title="Does the bill match? (this month)")
+        bill = Table(
+            "provider",
+            "billed",
+            "gateway estimate",
+            "capture",
+            "main cause of the gap",
+            title="Does the bill match? (this month)",
+        )
         for r in s.bill_match.iter_rows(named=True):
-            bill.add_row(r["provider"], f"{r['billed_usd']:,.2f}", f"{r['gateway_usd']:,.2f}", f"{(r['capture_rate'] or 0):.1%}", r["main_cause"] or "matched")
+            bill.add_row(
+                r["provider"],
+                f"{r['billed_usd']:,.2f}",
+                f"{r['gateway_usd']:,.2f}",
+                f"{(r['capture_rate'] or 0):.1%}",
+                r["main_cause"] or "matched",
+            )
         console.print(bill)
     if s.budgets.height:
         budgets = Table("team", "feature", "budget", "spent", "forecast", "used", "status", title="Budgets")
         for r in s.budgets.iter_rows(named=True):
-            budgets.add_row(r["team"], r["feature"], f"{r['budget_usd']:,.2f}", f"{r['spent_usd']:,.2f}", f"{r['forecast_usd']:,.2f}", f"{r['pct_used']:.0f}%", r["status"])
+            budgets.add_row(
+                r["team"],
+                r["feature"],
+                f"{r['budget_usd']:,.2f}",
+                f"{r['spent_usd']:,.2f}",
+                f"{r['forecast_usd']:,.2f}",
+                f"{r['pct_used']:.0f}%",
+                r["status"],
+            )
         console.print(budgets)
     for r in s.incidents.iter_rows(named=True):
         console.print(f"[yellow]{r['day']} {r['severity']}[/] {r['explanation']}")
@@ -369,7 +432,10 @@ def print_summary(h: Home) -> None:
     dagster_home = os.environ.get("DAGSTER_HOME") or h.dagster  # the instance runs were recorded in
     console.print(f"warehouse: {h.warehouse}  (open read-only: duckdb -readonly {h.warehouse})", soft_wrap=True)
     console.print(f"report:    {html[-1] if html else report_file}  (summary: {report_file})", soft_wrap=True)
-    console.print(f"dagster:   {dagster_home}  (make ui, or DAGSTER_HOME={dagster_home} dagster dev -w workspace.yaml)", soft_wrap=True)
+    console.print(
+        f"dagster:   {dagster_home}  (make ui, or DAGSTER_HOME={dagster_home} dagster dev -w workspace.yaml)",
+        soft_wrap=True,
+    )
 
 
 @main.command()

@@ -216,6 +216,7 @@ class Budget(_Section):
 
 Severity = Literal["info", "warning", "critical"]
 
+
 class _ChannelBase(_Section):
     name: str
     min_severity: Severity = "info"
@@ -458,8 +459,14 @@ class _AdminApiConnector(_Section):
 
 
 OpenAIUsageKind = Literal[
-    "completions", "embeddings", "moderations", "images", "audio_speeches", "audio_transcriptions",
-    "vector_stores", "code_interpreter_sessions",
+    "completions",
+    "embeddings",
+    "moderations",
+    "images",
+    "audio_speeches",
+    "audio_transcriptions",
+    "vector_stores",
+    "code_interpreter_sessions",
 ]
 
 
@@ -591,9 +598,7 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 

@@ -23,9 +23,7 @@ from typing import TypeVar
 
 P = TypeVar("P", bound=PurePath)
 
-DELIVERY_MARKER = re.compile(
-    r"[_-]delivered[-_](?P<stamp>\d[0-9A-Za-z:+_-]*?)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*)$"
-)
+DELIVERY_MARKER = re.compile(r"[_-]delivered[-_](?P<stamp>\d[0-9A-Za-z:+_-]*?)(?P<ext>(?:\.[A-Za-z][A-Za-z0-9]*)*)$")
 """`<export><sep>delivered<sep><stamp><.ext...>`: the stamp starts with a digit; extensions start with a letter."""
 
 _DATE_TIME = re.compile(

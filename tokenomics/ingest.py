@@ -79,9 +79,9 @@ class _Spill:
     def rollback(self, mark: dict[str, int]) -> None:
         """Forget the parts written since `mark` (a file that failed half-way contributes nothing)."""
         for table, paths in self.parts.items():
-            for path in paths[mark.get(table, 0):]:
+            for path in paths[mark.get(table, 0) :]:
                 path.unlink(missing_ok=True)
-            del paths[mark.get(table, 0):]
+            del paths[mark.get(table, 0) :]
 
     def scan(self, table: str) -> pl.LazyFrame | None:
         paths = self.parts.get(table)

@@ -162,8 +162,10 @@ def macro_sql() -> str:
     opening = ["    " * (i + 1) + "regexp_replace(" for i in range(len(steps))]
     base = ["    " * (len(steps) + 1) + "lower(trim(coalesce(name, ''))),"]
     closing = [
-        "    " * (len(steps) - i) + f"{_sql_string(pattern)}, {_sql_string(replacement)}{', ' + chr(39) + 'g' + chr(39) if every else ''})"
-        + ("," if i + 1 < len(steps) else "") + f"  -- {why}"
+        "    " * (len(steps) - i)
+        + f"{_sql_string(pattern)}, {_sql_string(replacement)}{', ' + chr(39) + 'g' + chr(39) if every else ''})"
+        + ("," if i + 1 < len(steps) else "")
+        + f"  -- {why}"
         for i, (pattern, replacement, every, why) in enumerate(KEY_STEPS)
     ]
     expr = "\n".join([*opening, *base, *closing])

@@ -62,7 +62,9 @@ def _create_key_file(key_file: Path) -> None:
     log.warning(
         "%s is not set: created a random pseudonymization key in %s; keep it (or set %s from a secret store): "
         "another key hashes the same users differently",
-        HMAC_KEY_ENV, key_file, HMAC_KEY_ENV,
+        HMAC_KEY_ENV,
+        key_file,
+        HMAC_KEY_ENV,
     )
 
 

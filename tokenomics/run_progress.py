@@ -52,8 +52,11 @@ class RunProgressView:
     def __exit__(self, *exc) -> None:
         self.bar.stop()
         if self.skipped:
-            self.console.print(f"  [dim]-[/] not run, downstream of a failure: {escape(', '.join(self.skipped))}",
-                               soft_wrap=True, highlight=False)
+            self.console.print(
+                f"  [dim]-[/] not run, downstream of a failure: {escape(', '.join(self.skipped))}",
+                soft_wrap=True,
+                highlight=False,
+            )
 
     def __call__(self, event) -> None:
         with self._lock:
@@ -99,8 +102,9 @@ class RunProgressView:
             self.skipped.append(event.step)
 
     def _on_warning(self, event) -> None:
-        self.bar.console.print(f"  [yellow]![/] {escape(event.step or 'run')}: {escape(event.message)}",
-                               soft_wrap=True, highlight=False)
+        self.bar.console.print(
+            f"  [yellow]![/] {escape(event.step or 'run')}: {escape(event.message)}", soft_wrap=True, highlight=False
+        )
 
     def _detail(self, step: str) -> str:
         days, checks = self._days.get(step), self._checks.get(step)

@@ -77,7 +77,9 @@ def reference() -> dict[str, Table]:
                 if not text:
                     raise ValueError(f"tables.yaml: {kind}.{name}.{col} has no description and none in `common`")
                 columns.append(Column(col, str(text), unit_of(col)))
-            out[name] = Table(name, spec["description"], tuple(spec.get("grain", ())), tuple(columns), spec.get("sql", ""))
+            out[name] = Table(
+                name, spec["description"], tuple(spec.get("grain", ())), tuple(columns), spec.get("sql", "")
+            )
     return out
 
 
@@ -114,9 +116,12 @@ def document_warehouse(con) -> list[str]:
         kind = "VIEW" if t.is_view else "TABLE"
         grain_text = f" Grain: one row per ({', '.join(t.grain)})." if t.grain else ""
         con.execute(f'COMMENT ON {kind} "{t.name}" IS {_quote(t.description + grain_text)}')
-        actual = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [t.name]
-        ).fetchall()}
+        actual = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [t.name]
+            ).fetchall()
+        }
         for c in t.columns:
             if c.name in actual:
                 con.execute(f'COMMENT ON COLUMN "{t.name}"."{c.name}" IS {_quote(_comment(c))}')
@@ -130,7 +135,9 @@ def readme_section() -> str:
         what = "view" if t.is_view else "table"
         parts.append(f"### `{t.name}` ({what})")
         parts.append("")
-        parts.append(t.description + (f" Grain: one row per ({', '.join(f'`{g}`' for g in t.grain)})." if t.grain else ""))
+        parts.append(
+            t.description + (f" Grain: one row per ({', '.join(f'`{g}`' for g in t.grain)})." if t.grain else "")
+        )
         parts.append("")
         parts.append("| column | unit | meaning |")
         parts.append("|---|---|---|")

@@ -51,7 +51,7 @@ def publish(home: Home, marts: list[str], extra_tables: dict[str, str] | None = 
         qglob = str(home.root / QUARANTINE_GLOB)
         if _has_files(qglob):
             con.execute(
-                "CREATE TABLE quarantine AS SELECT \"table\", day, source, source_file AS file, line, reason, raw "
+                'CREATE TABLE quarantine AS SELECT "table", day, source, source_file AS file, line, reason, raw '
                 "FROM read_parquet(?, union_by_name = true, hive_partitioning = false)",
                 [qglob],
             )

@@ -132,8 +132,23 @@ BATCH_PROVIDERS = frozenset(
 )
 """Providers with an asynchronous batch API at a discount."""
 
-OFFLINE_WORDS = ("nightly", "daily", "weekly", "batch", "bulk", "backfill", "offline", "enrich", "report",
-                 "digest", "eval", "etl", "cron", "index", "embed")
+OFFLINE_WORDS = (
+    "nightly",
+    "daily",
+    "weekly",
+    "batch",
+    "bulk",
+    "backfill",
+    "offline",
+    "enrich",
+    "report",
+    "digest",
+    "eval",
+    "etl",
+    "cron",
+    "index",
+    "embed",
+)
 """Feature-name words that suggest work nobody waits for."""
 
 
@@ -275,8 +290,12 @@ def _price_table(pairs: list[tuple], as_of: date, prices: PricesConfig | None, r
     schema: dict[str, PolarsDataType] = {"provider": pl.String, "model": pl.String, "target_model": pl.String}
     for prefix in ("cur_std", "cur_batch", "tgt_std", "tgt_batch"):
         schema |= {f"{prefix}_{kind}": _PER_TOKEN for kind in _TOKEN_KINDS}
-    schema |= {"_price_text": pl.String, "_target_price_text": pl.String, "_cache_text": pl.String,
-               "_batch_off_pct": pl.String}
+    schema |= {
+        "_price_text": pl.String,
+        "_target_price_text": pl.String,
+        "_cache_text": pl.String,
+        "_batch_off_pct": pl.String,
+    }
     return pl.DataFrame(rows, schema=schema)
 
 
@@ -301,7 +320,6 @@ def _dollars(value: Decimal) -> str:
 
 def _price_text(unit: UnitPrices) -> str:
     return f"${_dollars(unit.input)}/${_dollars(unit.output)} per M in/out"
-
 
 
 def _discount_pct(standard: UnitPrices, batch: UnitPrices) -> str | None:

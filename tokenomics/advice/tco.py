@@ -74,12 +74,20 @@ _TRTLLM = (
 )
 OPEN_MODELS: dict[str, OpenModel] = {
     "Llama-3.1-8B FP8": OpenModel(
-        "small", 1, Decimal(15220), f"{_TRTLLM}: Llama-3.1-8B FP8 on 1xH100 TP1, 15,220 output tok/s",
-        "groq", "llama-3.1-8b-instant",
+        "small",
+        1,
+        Decimal(15220),
+        f"{_TRTLLM}: Llama-3.1-8B FP8 on 1xH100 TP1, 15,220 output tok/s",
+        "groq",
+        "llama-3.1-8b-instant",
     ),
     "Llama-3.3-70B FP8": OpenModel(
-        "large", 2, Decimal(4205), f"{_TRTLLM}: Llama-3.3-70B FP8 on 2xH100 TP2, 4,205 output tok/s",
-        "groq", "llama-3.3-70b-versatile",
+        "large",
+        2,
+        Decimal(4205),
+        f"{_TRTLLM}: Llama-3.3-70B FP8 on 2xH100 TP2, 4,205 output tok/s",
+        "groq",
+        "llama-3.3-70b-versatile",
     ),
 }
 """The reference's throughput table (anomaly_pricing_tco.md section 3.3); config.TcoConfig's default
@@ -89,18 +97,40 @@ OPEN_MODELS: dict[str, OpenModel] = {
 API_MODEL_CLASSES: dict[str, str] = {
     **dict.fromkeys(
         (
-            "gpt-4o-mini", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-5-mini", "gpt-5-nano", "gpt-3.5-turbo",
-            "claude-3-haiku", "claude-3-5-haiku", "claude-haiku-4-5",
-            "gemini-2.0-flash", "gemini-2.0-flash-lite", "gemini-2.5-flash", "gemini-2.5-flash-lite",
-            "mistral-small", "ministral-8b", "open-mistral-nemo",
+            "gpt-4o-mini",
+            "gpt-4.1-mini",
+            "gpt-4.1-nano",
+            "gpt-5-mini",
+            "gpt-5-nano",
+            "gpt-3.5-turbo",
+            "claude-3-haiku",
+            "claude-3-5-haiku",
+            "claude-haiku-4-5",
+            "gemini-2.0-flash",
+            "gemini-2.0-flash-lite",
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
+            "mistral-small",
+            "ministral-8b",
+            "open-mistral-nemo",
         ),
         "small",
     ),
     **dict.fromkeys(
         (
-            "gpt-4o", "gpt-4.1", "gpt-5", "o4-mini", "o3-mini",
-            "claude-3-5-sonnet", "claude-3-7-sonnet", "claude-sonnet-4", "claude-4-sonnet", "claude-sonnet-4-5",
-            "gemini-2.5-pro", "mistral-large", "mistral-medium",
+            "gpt-4o",
+            "gpt-4.1",
+            "gpt-5",
+            "o4-mini",
+            "o3-mini",
+            "claude-3-5-sonnet",
+            "claude-3-7-sonnet",
+            "claude-sonnet-4",
+            "claude-4-sonnet",
+            "claude-sonnet-4-5",
+            "gemini-2.5-pro",
+            "mistral-large",
+            "mistral-medium",
         ),
         "large",
     ),
@@ -263,7 +293,9 @@ def _usage_by_class(usage: pl.DataFrame, as_of: date, window_days: int) -> tuple
         pl.col("model").unique().sort().alias("models"),
         tokens.sum().alias("tokens"),
         pl.col("cost_usd").cast(MONEY).fill_null(0).sum().alias("cost"),
-        (pl.col("input_tokens") - pl.col("cache_read_tokens") - pl.col("cache_write_tokens")).clip(lower_bound=0).sum()
+        (pl.col("input_tokens") - pl.col("cache_read_tokens") - pl.col("cache_write_tokens"))
+        .clip(lower_bound=0)
+        .sum()
         .alias("uncached"),
         pl.col("cache_read_tokens").sum().alias("cache_read"),
         pl.col("cache_write_tokens").sum().alias("cache_write"),
@@ -298,8 +330,9 @@ def _hosted_api(
     if unit is None:
         return name, None
     base = TokenPrices(unit.input, unit.output, unit.cache_read, unit.cache_write)  # window totals: no prompt tiers
-    return name, base.cost(used.uncached + used.cache_read + used.cache_write, used.output, used.cache_read,
-                           used.cache_write)
+    return name, base.cost(
+        used.uncached + used.cache_read + used.cache_write, used.output, used.cache_read, used.cache_write
+    )
 
 
 def _row(candidate, klass, used, days_seen, pct, hour, tco, hosted) -> dict:
@@ -364,7 +397,8 @@ def _throughput_reference(candidate: SelfHostModel) -> str:
     """The cited benchmark for a built-in model left as built in; otherwise the user's own figure."""
     builtin = OPEN_MODELS.get(candidate.name)
     if builtin and (builtin.gpus, builtin.output_tokens_per_second) == (
-        candidate.gpus, candidate.output_tokens_per_second
+        candidate.gpus,
+        candidate.output_tokens_per_second,
     ):
         return builtin.reference
     return "tokenomics.yaml tco.models (your measurement)"
@@ -374,31 +408,40 @@ def _verdict(row: dict, window_days: int) -> str:
     """One line: what self-hosting would cost against the APIs, and from which volume it pays."""
     name, klass = row["open_model"], row["size_class"]
     if klass is None:
-        return (f"{name}: unknown size class (not a built-in model and no size such as '70B' in its name), "
-                "so no API usage to compare with")
+        return (
+            f"{name}: unknown size class (not a built-in model and no size such as '70B' in its name), "
+            "so no API usage to compare with"
+        )
     if not row["monthly_tokens"]:
         return f"no {klass}-class API usage in the last {window_days} days for {name} to take over"
     api, self_host, break_even = row["api_monthly_usd"], row["monthly_self_host_usd"], row["break_even_monthly_tokens"]
     replaced = row["replaces"].split(", ")
     models = ", ".join(replaced[:3]) + (f" and {len(replaced) - 3} more" if len(replaced) > 3 else "")
-    head = (f"self-hosting {name} sized for {_number(row['utilization_pct'])}% utilisation would cost "
-            f"{_usd(self_host)}/month vs {_usd(api)} on APIs ({models})")
+    head = (
+        f"self-hosting {name} sized for {_number(row['utilization_pct'])}% utilisation would cost "
+        f"{_usd(self_host)}/month vs {_usd(api)} on APIs ({models})"
+    )
     now = f"{_mtok(Decimal(row['monthly_tokens']) / MONTH_DAYS)} tokens/day now"
     if break_even is None:
         use = row["break_even_utilization_pct"]
         needs = f"; break-even at {use:.0f}% utilisation" if use is not None else ""
-        return (f"{head}: not worth it at any volume at this utilisation "
-                f"({_usd(row['self_host_usd_per_mtok'], 3)}/M tokens self-hosted vs "
-                f"{_usd(row['api_usd_per_mtok'], 3)}/M on APIs{needs})")
+        return (
+            f"{head}: not worth it at any volume at this utilisation "
+            f"({_usd(row['self_host_usd_per_mtok'], 3)}/M tokens self-hosted vs "
+            f"{_usd(row['api_usd_per_mtok'], 3)}/M on APIs{needs})"
+        )
     from_day = _mtok(Decimal(break_even) / MONTH_DAYS)
     if self_host < api:
-        return (f"{head}: saves {_usd(api - self_host)}/month ({now}, break-even {from_day}/day), "
-                "if its quality is enough")
+        return (
+            f"{head}: saves {_usd(api - self_host)}/month ({now}, break-even {from_day}/day), if its quality is enough"
+        )
     if row["monthly_tokens"] < break_even:
         return f"{head}: not worth it below {from_day} tokens/day ({now})"
     peak = _mtok(Decimal(row["peak_daily_tokens"]))
-    return (f"{head}: not worth it at this utilisation: the peak day ({peak} tokens) needs {row['gpus_needed']} "
-            f"GPUs, busy {row['average_utilization_pct']:.0f}% of the time on average")
+    return (
+        f"{head}: not worth it at this utilisation: the peak day ({peak} tokens) needs {row['gpus_needed']} "
+        f"GPUs, busy {row['average_utilization_pct']:.0f}% of the time on average"
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -34,7 +34,9 @@ def secret_from_env(var: str | None, channel: str, what: str) -> str:
     """The secret an env var holds; a non-retryable error naming the variable when it is unset."""
     value = os.environ.get(var) if var else None
     if not value:
-        raise DeliveryError(f"{channel}: environment variable {var or '(none configured)'} for the {what} is not set", retryable=False)
+        raise DeliveryError(
+            f"{channel}: environment variable {var or '(none configured)'} for the {what} is not set", retryable=False
+        )
     return value
 
 

@@ -69,7 +69,9 @@ def build_channel(config: AlertChannel) -> Channel:
     return _CHANNELS[type(config)](config)
 
 
-def send_with_retry(channel: Channel, alert: Alert, policy: RetryPolicy, sleep: Callable[[float], None]) -> tuple[bool, int, str | None]:
+def send_with_retry(
+    channel: Channel, alert: Alert, policy: RetryPolicy, sleep: Callable[[float], None]
+) -> tuple[bool, int, str | None]:
     """(sent, attempts made, last error). Backoff: base, 2 x base, 4 x base, ... capped; a longer
     Retry-After is honoured, and one beyond the cap ends this run's attempts."""
     error = None
@@ -109,8 +111,17 @@ def deliver(
     own = book is not ledger
     try:
         return _deliver(
-            list(alerts), channels, book, tuple(routes), recency_days, today, retry, max_total_attempts,
-            circuit_breaker_failures, sleep, now,
+            list(alerts),
+            channels,
+            book,
+            tuple(routes),
+            recency_days,
+            today,
+            retry,
+            max_total_attempts,
+            circuit_breaker_failures,
+            sleep,
+            now,
         )
     finally:
         if own:
@@ -153,7 +164,9 @@ def _deliver(
             report.errors.append(f"{alert.key} -> {error}")
     for name, count in skipped.items():
         report.circuit_open += count
-        report.errors.append(f"{name}: circuit open after {breaker} failed deliveries in a row; {count} left for the next run")
+        report.errors.append(
+            f"{name}: circuit open after {breaker} failed deliveries in a row; {count} left for the next run"
+        )
     return report
 
 

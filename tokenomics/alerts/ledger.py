@@ -92,13 +92,26 @@ class AlertLedger:
         cur = self._db.execute(
             "INSERT OR IGNORE INTO deliveries (alert_key, channel, day, team, severity, kind, title, payload, "
             "status, attempts, first_seen_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-            (alert.key, channel, alert.day.isoformat(), alert.team, alert.severity, alert.kind, alert.title,
-             alert.dumps(), status, _ts(now), _ts(now)),
+            (
+                alert.key,
+                channel,
+                alert.day.isoformat(),
+                alert.team,
+                alert.severity,
+                alert.kind,
+                alert.title,
+                alert.dumps(),
+                status,
+                _ts(now),
+                _ts(now),
+            ),
         )
         return cur.rowcount == 1
 
     def status(self, key: str, channel: str) -> str | None:
-        row = self._db.execute("SELECT status FROM deliveries WHERE alert_key = ? AND channel = ?", (key, channel)).fetchone()
+        row = self._db.execute(
+            "SELECT status FROM deliveries WHERE alert_key = ? AND channel = ?", (key, channel)
+        ).fetchone()
         return row[0] if row else None
 
     def due(self, channels: set[str], max_attempts: int, now: datetime, lease: timedelta) -> list[tuple[Alert, str]]:
@@ -131,9 +144,16 @@ class AlertLedger:
     def to_frame(self) -> pl.DataFrame:
         """The ledger as a table (the published `alerts` table), oldest first."""
         cols = [c for c in LEDGER_SCHEMA]
-        rows = self._db.execute(f"SELECT {', '.join(cols)} FROM deliveries ORDER BY first_seen_at, alert_key, channel").fetchall()
-        frame = pl.DataFrame(rows, schema={c: pl.String if LEDGER_SCHEMA[c] != pl.Int64 else pl.Int64 for c in cols}, orient="row")
+        rows = self._db.execute(
+            f"SELECT {', '.join(cols)} FROM deliveries ORDER BY first_seen_at, alert_key, channel"
+        ).fetchall()
+        frame = pl.DataFrame(
+            rows, schema={c: pl.String if LEDGER_SCHEMA[c] != pl.Int64 else pl.Int64 for c in cols}, orient="row"
+        )
         return frame.with_columns(
             pl.col("day").str.to_date(),
-            *[pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC") for c in ("first_seen_at", "updated_at", "sent_at")],
+            *[
+                pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC")
+                for c in ("first_seen_at", "updated_at", "sent_at")
+            ],
         )

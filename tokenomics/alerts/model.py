@@ -63,7 +63,11 @@ def alerts_from_incidents(incidents: pl.DataFrame) -> list[Alert]:
     """One alert per anomaly incident (tokenomics.anomalies.incidents.build_incidents output)."""
     alerts = []
     for row in incidents.iter_rows(named=True):
-        subject = row["team"] + (f"/{row['feature']}" if row["feature"] else "") + (f" on {row['model']}" if row["model"] else "")
+        subject = (
+            row["team"]
+            + (f"/{row['feature']}" if row["feature"] else "")
+            + (f" on {row['model']}" if row["model"] else "")
+        )
         if row.get("teams") and len(row["teams"]) > 1 and row.get("provider"):  # one cause, several teams
             subject = f"{row['provider']}, {len(row['teams'])} teams"
         kind = (row["kind"] or "anomaly").replace("_", " ")

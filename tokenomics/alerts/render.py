@@ -20,7 +20,10 @@ def slack_message(alert: Alert) -> dict:
     facts = [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in alert.facts.items()][:10]  # Slack: <= 10 fields
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": alert.title[:150], "emoji": True}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{_SEVERITY_MARK[alert.severity]} {_slack_escape(alert.text)}"}},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"{_SEVERITY_MARK[alert.severity]} {_slack_escape(alert.text)}"},
+        },
     ]
     if facts:
         blocks.append({"type": "section", "fields": facts})
@@ -28,7 +31,10 @@ def slack_message(alert: Alert) -> dict:
         {
             "type": "context",
             "elements": [
-                {"type": "mrkdwn", "text": f"team *{_slack_escape(alert.team)}* · {alert.day.isoformat()} · {alert.severity} · `{alert.key}`"}
+                {
+                    "type": "mrkdwn",
+                    "text": f"team *{_slack_escape(alert.team)}* · {alert.day.isoformat()} · {alert.severity} · `{alert.key}`",
+                }
             ],
         }
     )

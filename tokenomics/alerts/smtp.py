@@ -43,7 +43,9 @@ class EmailChannel:
         try:
             server: smtplib.SMTP
             if s.use_ssl:
-                server = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.timeout_seconds, context=ssl.create_default_context())
+                server = smtplib.SMTP_SSL(
+                    s.smtp_host, s.smtp_port, timeout=s.timeout_seconds, context=ssl.create_default_context()
+                )
             else:
                 server = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.timeout_seconds)
             with server:

@@ -27,12 +27,19 @@ def extra_headers(text: str, channel: str, var: str) -> dict[str, str]:
     """Headers from a JSON object or `Name: value` lines; an error names the variable, never the value."""
     text = text.strip()
     try:
-        parsed = json.loads(text) if text.startswith("{") else dict(
-            (name.strip(), value.strip()) for name, value in (line.split(":", 1) for line in text.splitlines() if line.strip())
+        parsed = (
+            json.loads(text)
+            if text.startswith("{")
+            else dict(
+                (name.strip(), value.strip())
+                for name, value in (line.split(":", 1) for line in text.splitlines() if line.strip())
+            )
         )
     except ValueError:
         parsed = None
-    if not isinstance(parsed, dict) or not all(isinstance(k, str) and isinstance(v, str) and k for k, v in parsed.items()):
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k for k, v in parsed.items()
+    ):
         raise DeliveryError(
             f"{channel}: environment variable {var} must hold a JSON object of headers or 'Name: value' lines",
             retryable=False,

@@ -51,7 +51,9 @@ def read_series(path: Path) -> pl.DataFrame:
         parsed = frame["value"].cast(pl.Float64, strict=False)
         bad = frame.filter(parsed.is_null() & frame["value"].is_not_null())
         if bad.height:
-            raise DetectInputError(f"detect: {path.name}: value {bad['value'][0]!r} for series {bad['series'][0]!r} is not a number")
+            raise DetectInputError(
+                f"detect: {path.name}: value {bad['value'][0]!r} for series {bad['series'][0]!r} is not a number"
+            )
         frame = frame.with_columns(parsed.alias("value"))
     return frame
 

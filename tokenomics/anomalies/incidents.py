@@ -94,9 +94,7 @@ class IncidentParams:
 def summarize_episodes(detections: pl.DataFrame) -> pl.DataFrame:
     """One row per episode: first and last day, dims, kind on its first day, whether it shifted level."""
     money = _money_metric(detections)
-    events = detections.filter(
-        pl.col("is_anomaly") | ((pl.col("kind") == NEW_SERIES) & (pl.col("metric") == money))
-    )
+    events = detections.filter(pl.col("is_anomaly") | ((pl.col("kind") == NEW_SERIES) & (pl.col("metric") == money)))
     return (
         events.sort("day")
         .group_by("episode_id", maintain_order=True)
@@ -247,7 +245,12 @@ def _rank(ep: dict, money: str) -> tuple:
 
 
 def _describe(
-    group: list[dict], usage: pl.DataFrame, params: IncidentParams, labels: dict[str, Metric], money: str, paging: set[str]
+    group: list[dict],
+    usage: pl.DataFrame,
+    params: IncidentParams,
+    labels: dict[str, Metric],
+    money: str,
+    paging: set[str],
 ) -> dict:
     first = min(group, key=lambda e: (e["start_day"], _rank(e, money)))
     primary = min((e for e in group if e["metric"] in paging), key=lambda e: _rank(e, money))
@@ -292,7 +295,9 @@ def _describe(
         "value": primary["value"],
         "expected": primary["expected"],
         "impact": primary["impact"],
-        "unit": unit if primary["metric"] == money else (labels[primary["metric"]].unit if primary["metric"] in labels else ""),
+        "unit": unit
+        if primary["metric"] == money
+        else (labels[primary["metric"]].unit if primary["metric"] in labels else ""),
         "score": primary["peak_score"],
         "explanation": text,
         "root_cause": root_cause,

@@ -87,9 +87,7 @@ def contributions(
     """
     usage = prepare_usage(usage_daily)
     amount, _ = value_column(usage)
-    window = usage.filter(
-        parent.where() & pl.col("day").is_between(day - timedelta(days=LOOKBACK_DAYS), day)
-    )
+    window = usage.filter(parent.where() & pl.col("day").is_between(day - timedelta(days=LOOKBACK_DAYS), day))
     if window.is_empty():
         return pl.DataFrame(schema=CONTRIBUTION_SCHEMA)
     daily = window.group_by("feature", "model", "day").agg(amount.sum().alias("value"))
@@ -133,7 +131,9 @@ def share_by(contribs: pl.DataFrame, dimension: str) -> pl.DataFrame:
     )
 
 
-def token_driver(usage_daily: pl.DataFrame, day: date, parent: Parent, min_share: float = 0.5) -> tuple[str, float] | None:
+def token_driver(
+    usage_daily: pl.DataFrame, day: date, parent: Parent, min_share: float = 0.5
+) -> tuple[str, float] | None:
     """The token type whose (price-weighted) change drove `parent` on `day`, with its actual/expected ratio."""
     usage = prepare_usage(usage_daily)
     needed = {"input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens"}
@@ -148,7 +148,9 @@ def token_driver(usage_daily: pl.DataFrame, day: date, parent: Parent, min_share
         .unpivot(index="day", variable_name="token_type", value_name="value")
     )
     found = _expected_today(daily, ["token_type"], day, None).with_columns(
-        (pl.col("impact") * pl.col("token_type").replace_strict(TOKEN_TYPE_WEIGHTS, return_dtype=pl.Float64)).alias("weighted")
+        (pl.col("impact") * pl.col("token_type").replace_strict(TOKEN_TYPE_WEIGHTS, return_dtype=pl.Float64)).alias(
+            "weighted"
+        )
     )
     total = found["weighted"].sum()
     if not total:

@@ -147,7 +147,9 @@ def score_alerts(
     )
 
 
-def evaluate(usage_daily: pl.DataFrame, injected: pl.DataFrame, metrics=None, min_severity: str = "warning") -> tuple[Score, pl.DataFrame]:
+def evaluate(
+    usage_daily: pl.DataFrame, injected: pl.DataFrame, metrics=None, min_severity: str = "warning"
+) -> tuple[Score, pl.DataFrame]:
     """Detect on `usage_daily`, group into incidents, score against `injected`; (score, incidents)."""
     from tokenomics.anomalies.incidents import build_incidents
     from tokenomics.anomalies.metrics import detect_usage, prepare_usage

@@ -126,14 +126,18 @@ def _retry(settings: OpenAIConnector | AnthropicConnector) -> RetryPolicy:
 def fetch_openai(api: AdminApi, day: date, usage_kinds: list[str], sources: set[str]) -> list[Fetched]:
     """openai_usage (every configured usage kind, one file) and openai_costs for `day`."""
     start, end = day_bounds(day)
-    window = [("start_time", str(int(start.timestamp()))), ("end_time", str(int(end.timestamp()))),
-              ("bucket_width", "1d")]
+    window = [
+        ("start_time", str(int(start.timestamp()))),
+        ("end_time", str(int(end.timestamp()))),
+        ("bucket_width", "1d"),
+    ]
     out = []
     if "openai_usage" in sources:
         pages, rows = [], 0
         for kind in usage_kinds:
-            got, n = api.pages(f"/v1/organization/usage/{kind}",
-                               window + [("group_by", g) for g in OPENAI_USAGE_GROUP_BY[kind]])
+            got, n = api.pages(
+                f"/v1/organization/usage/{kind}", window + [("group_by", g) for g in OPENAI_USAGE_GROUP_BY[kind]]
+            )
             pages += got
             rows += n
         out.append(Fetched("openai_usage", f"openai_usage_{day}.jsonl", _jsonl(pages), rows))
@@ -146,15 +150,20 @@ def fetch_openai(api: AdminApi, day: date, usage_kinds: list[str], sources: set[
 def fetch_anthropic(api: AdminApi, day: date, sources: set[str]) -> list[Fetched]:
     """anthropic_usage and anthropic_cost for `day`."""
     start, end = day_bounds(day)
-    window = [("starting_at", start.strftime("%Y-%m-%dT%H:%M:%SZ")),
-              ("ending_at", end.strftime("%Y-%m-%dT%H:%M:%SZ")), ("bucket_width", "1d")]
+    window = [
+        ("starting_at", start.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("ending_at", end.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        ("bucket_width", "1d"),
+    ]
     out = []
     if "anthropic_usage" in sources:
-        pages, rows = api.pages("/v1/organizations/usage_report/messages",
-                                window + [("group_by[]", g) for g in ANTHROPIC_USAGE_GROUP_BY])
+        pages, rows = api.pages(
+            "/v1/organizations/usage_report/messages", window + [("group_by[]", g) for g in ANTHROPIC_USAGE_GROUP_BY]
+        )
         out.append(Fetched("anthropic_usage", f"anthropic_usage_{day}.jsonl", _jsonl(pages), rows))
     if "anthropic_cost" in sources:
-        pages, rows = api.pages("/v1/organizations/cost_report",
-                                window + [("group_by[]", g) for g in ANTHROPIC_COST_GROUP_BY])
+        pages, rows = api.pages(
+            "/v1/organizations/cost_report", window + [("group_by[]", g) for g in ANTHROPIC_COST_GROUP_BY]
+        )
         out.append(Fetched("anthropic_cost", f"anthropic_cost_{day}.jsonl", _jsonl(pages), rows))
     return out

@@ -50,8 +50,17 @@ DAY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """The column that dates a row, per source: the same one its reader turns into charge_period_start."""
 
-DATA_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".snappy.parquet", ".gz.parquet", ".json", ".jsonl", ".json.gz",
-                 ".jsonl.gz")
+DATA_SUFFIXES = (
+    ".csv",
+    ".csv.gz",
+    ".parquet",
+    ".snappy.parquet",
+    ".gz.parquet",
+    ".json",
+    ".jsonl",
+    ".json.gz",
+    ".jsonl.gz",
+)
 _PERIOD = re.compile(r"BILLING_PERIOD=(\d{4})-(\d{2})|(\d{4})(\d{2})01-\d{8}")
 
 

@@ -60,8 +60,12 @@ class AdminApi:
         out: list[str] = []
         results = 0
         cursor: str | None = None
-        with httpx.Client(base_url=self.base_url.rstrip("/"), headers=self.headers,
-                          timeout=self.timeout_seconds, follow_redirects=False) as client:
+        with httpx.Client(
+            base_url=self.base_url.rstrip("/"),
+            headers=self.headers,
+            timeout=self.timeout_seconds,
+            follow_redirects=False,
+        ) as client:
             while True:
                 query = params + ([("page", cursor)] if cursor else [])
                 text = self._get(client, path, query)

@@ -56,8 +56,9 @@ class SpendLogDay:
 
     def __enter__(self) -> SpendLogDay:
         try:
-            self._con = psycopg.connect(self.dsn, connect_timeout=self.settings.connect_timeout_seconds,
-                                        application_name="tokenomics-pull")
+            self._con = psycopg.connect(
+                self.dsn, connect_timeout=self.settings.connect_timeout_seconds, application_name="tokenomics-pull"
+            )
         except psycopg.Error as exc:
             raise self._error("cannot connect to the database in", exc) from None
         self._con.read_only = True
@@ -84,10 +85,14 @@ class SpendLogDay:
             ).fetchall()
         }
         if not found:
-            raise ConnectorError(f'litellm: no table "{TABLE}" in the database in ${self.settings.dsn_env}: '
-                                 "is it the LiteLLM proxy's database?")
+            raise ConnectorError(
+                f'litellm: no table "{TABLE}" in the database in ${self.settings.dsn_env}: '
+                "is it the LiteLLM proxy's database?"
+            )
         if missing := [c for c in REQUIRED if c not in found]:
-            raise ConnectorError(f'litellm: "{TABLE}" has no column {", ".join(missing)}: not a LiteLLM spend log table')
+            raise ConnectorError(
+                f'litellm: "{TABLE}" has no column {", ".join(missing)}: not a LiteLLM spend log table'
+            )
         return [c for c in SPEND_LOG_FIELDS if c in found and c not in NEVER_SELECTED]
 
     def chunks(self) -> Iterator[bytes]:
@@ -112,8 +117,16 @@ class SpendLogDay:
             ).format(row=row, start=sql.Identifier("startTime"), table=sql.Identifier(TABLE))
             after, after_id = start - timedelta(microseconds=1), ""
             while True:
-                rows = self._connection.execute(query, {"start": start, "end": end, "after": after, "after_id": after_id,
-                                                 "limit": self.settings.page_rows}).fetchall()
+                rows = self._connection.execute(
+                    query,
+                    {
+                        "start": start,
+                        "end": end,
+                        "after": after,
+                        "after_id": after_id,
+                        "limit": self.settings.page_rows,
+                    },
+                ).fetchall()
                 if not rows:
                     return
                 self.pages += 1

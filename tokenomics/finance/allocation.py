@@ -127,8 +127,10 @@ def _groups(lines: pl.DataFrame, billed: pl.DataFrame, method: str) -> pl.DataFr
         if "month_to_date_before_usd" in billed.columns
         else pl.lit(Decimal(0), MONEY)
     )
-    bills = billed.with_columns(pl.col("billed_cost_usd").cast(MONEY)).group_by(GROUP).agg(
-        pl.col("billed_cost_usd").sum(), before.alias("before")
+    bills = (
+        billed.with_columns(pl.col("billed_cost_usd").cast(MONEY))
+        .group_by(GROUP)
+        .agg(pl.col("billed_cost_usd").sum(), before.alias("before"))
     )
     direct = lines.group_by(GROUP).agg(
         pl.col("direct_cost_usd").sum().alias("direct_total"), pl.col("team").n_unique().alias("n_teams")
@@ -219,7 +221,9 @@ def _extra_lines(
         )
         present = lines.select(*GROUP, "team").unique()
         absent = (
-            groups.filter(pl.col("basis") == "weights").select(GROUP).join(listed, how="cross")
+            groups.filter(pl.col("basis") == "weights")
+            .select(GROUP)
+            .join(listed, how="cross")
             .join(present, on=[*GROUP, "team"], how="anti")
         )
         parts.append(absent.select(*GROUP, "team", "share"))
@@ -240,9 +244,7 @@ def _extra_lines(
 def _weight_expr(weight_of: dict[str, Decimal]) -> pl.Expr:
     if not weight_of:
         return _money(0)
-    return pl.col("team").replace_strict(
-        {t: w for t, w in weight_of.items()}, default=Decimal(0), return_dtype=MONEY
-    )
+    return pl.col("team").replace_strict({t: w for t, w in weight_of.items()}, default=Decimal(0), return_dtype=MONEY)
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,7 +337,15 @@ def _month_days_before(day: date) -> list[date]:
 
 
 def _empty_direct() -> pl.DataFrame:
-    schema: Schema = {"day": pl.Date, "provider": pl.String, "team": pl.String, "feature": pl.String, "model": pl.String,
-              "direct_cost_usd": MONEY, "requests": pl.Int64, **{c: pl.Int64 for c in TOKEN_COLUMNS},
-              "price_refs": pl.String}
+    schema: Schema = {
+        "day": pl.Date,
+        "provider": pl.String,
+        "team": pl.String,
+        "feature": pl.String,
+        "model": pl.String,
+        "direct_cost_usd": MONEY,
+        "requests": pl.Int64,
+        **{c: pl.Int64 for c in TOKEN_COLUMNS},
+        "price_refs": pl.String,
+    }
     return pl.DataFrame(schema=schema)

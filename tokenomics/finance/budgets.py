@@ -129,8 +129,13 @@ def month_end_forecast(
     month_end = as_of.replace(day=calendar.monthrange(as_of.year, as_of.month)[1])
     mtd = _month_to_date(daily, as_of)
     spent = [d for d, v in daily.items() if v > 0 and d <= as_of]
-    start = max([as_of - timedelta(days=7 * lookback_weeks - 1), *([first_data_day] if first_data_day else []),
-                 *([min(spent)] if spent else [])])
+    start = max(
+        [
+            as_of - timedelta(days=7 * lookback_weeks - 1),
+            *([first_data_day] if first_data_day else []),
+            *([min(spent)] if spent else []),
+        ]
+    )
     history = [(d, daily.get(d, Decimal(0))) for d in _days(start, as_of)]
     if not history or as_of >= month_end:
         return mtd, Decimal(1), len(history)
@@ -273,21 +278,48 @@ def _event_columns(prefix: str, threshold: pl.Expr) -> list[pl.Expr]:
     # budget_status, or a YYYY-MM string in a partition written before it became one, both read alike)
     month, as_of = pl.col("month").cast(pl.String).str.slice(0, 7).alias("month"), pl.col("as_of").cast(pl.String)
     if prefix == "budget":
-        kind, severity = pl.lit("budget_threshold"), (
-            pl.when(threshold >= 100).then(pl.lit("critical"))
-            .when(threshold >= 80).then(pl.lit("warning"))
-            .otherwise(pl.lit("info"))
+        kind, severity = (
+            pl.lit("budget_threshold"),
+            (
+                pl.when(threshold >= 100)
+                .then(pl.lit("critical"))
+                .when(threshold >= 80)
+                .then(pl.lit("warning"))
+                .otherwise(pl.lit("info"))
+            ),
         )
         title = [who, pl.lit(" passed "), threshold.cast(pl.String), pl.lit("% of its "), month, pl.lit(" budget")]
-        message = [who, pl.lit(" has spent $"), usd["mtd_spend_usd"], pl.lit(" of $"), usd["budget_usd"], pl.lit(" ("),
-                   pl.col("pct_used").cast(pl.String), pl.lit("%) by "), as_of, pl.lit("; month-end forecast $"),
-                   usd["forecast_usd"], pl.lit(".")]
+        message = [
+            who,
+            pl.lit(" has spent $"),
+            usd["mtd_spend_usd"],
+            pl.lit(" of $"),
+            usd["budget_usd"],
+            pl.lit(" ("),
+            pl.col("pct_used").cast(pl.String),
+            pl.lit("%) by "),
+            as_of,
+            pl.lit("; month-end forecast $"),
+            usd["forecast_usd"],
+            pl.lit("."),
+        ]
     else:
         kind, severity = pl.lit("budget_forecast"), pl.lit("warning")
         title = [who, pl.lit(" is forecast to exceed its "), month, pl.lit(" budget")]
-        message = [who, pl.lit(" is forecast to spend $"), usd["forecast_usd"], pl.lit(" against $"), usd["budget_usd"],
-                   pl.lit(" ("), pl.col("forecast_pct").cast(pl.String), pl.lit("%); $"), usd["mtd_spend_usd"],
-                   pl.lit(" spent by "), as_of, pl.lit(".")]
+        message = [
+            who,
+            pl.lit(" is forecast to spend $"),
+            usd["forecast_usd"],
+            pl.lit(" against $"),
+            usd["budget_usd"],
+            pl.lit(" ("),
+            pl.col("forecast_pct").cast(pl.String),
+            pl.lit("%); $"),
+            usd["mtd_spend_usd"],
+            pl.lit(" spent by "),
+            as_of,
+            pl.lit("."),
+        ]
     return [
         pl.concat_str([pl.lit(prefix), scope, month, threshold.cast(pl.String)], separator="|").alias("dedup_key"),
         kind.alias("kind"),

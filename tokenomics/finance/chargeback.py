@@ -88,9 +88,7 @@ def load_month(source: str | Path | Mapping[str, pl.DataFrame], month: str) -> t
     return allocation, (recon.filter(in_month) if recon is not None else None)
 
 
-def write_statements(
-    source: str | Path | Mapping[str, pl.DataFrame], month: str, out_dir: Path
-) -> list[Path]:
+def write_statements(source: str | Path | Mapping[str, pl.DataFrame], month: str, out_dir: Path) -> list[Path]:
     """Write out_dir/<month>/<team>.csv and <team>.md for every team charged in `month`; returns the paths."""
     allocation, recon = load_month(source, month)
     if allocation.is_empty():
@@ -129,8 +127,9 @@ def _read_warehouse(path: Path, month: str) -> dict[str, pl.DataFrame]:
         out: dict[str, pl.DataFrame] = {}
         for name in ("allocation_daily", "reconciliation_daily"):
             if name in tables:
-                relation = con.sql(f'SELECT * FROM "{name}" WHERE strftime(day, \'%Y-%m\') = $month',
-                                   params={"month": month})
+                relation = con.sql(
+                    f"SELECT * FROM \"{name}\" WHERE strftime(day, '%Y-%m') = $month", params={"month": month}
+                )
                 frame = pl.from_arrow(relation.to_arrow_table())
                 assert isinstance(frame, pl.DataFrame)  # a table converts to a frame, never a Series
                 out[name] = frame
@@ -144,15 +143,21 @@ def _bill_status(allocation: pl.DataFrame) -> pl.DataFrame:
     per_day = allocation.group_by("provider", "day").agg(
         pl.col("is_billed").any().alias("billed"), pl.col("residual_usd").first().fill_null(Decimal(0))
     )
-    return per_day.group_by("provider").agg(
-        pl.col("billed").sum().cast(pl.Int64).alias("billed_days"),
-        pl.len().cast(pl.Int64).alias("days"),
-        pl.col("residual_usd").sum().alias("provider_residual_usd"),
-    ).with_columns(
-        pl.when(pl.col("billed_days") == pl.col("days")).then(pl.lit("reconciled"))
-        .when(pl.col("billed_days") > 0).then(pl.lit("partly_reconciled"))
-        .otherwise(pl.lit("unbilled"))
-        .alias("reconciliation_status")
+    return (
+        per_day.group_by("provider")
+        .agg(
+            pl.col("billed").sum().cast(pl.Int64).alias("billed_days"),
+            pl.len().cast(pl.Int64).alias("days"),
+            pl.col("residual_usd").sum().alias("provider_residual_usd"),
+        )
+        .with_columns(
+            pl.when(pl.col("billed_days") == pl.col("days"))
+            .then(pl.lit("reconciled"))
+            .when(pl.col("billed_days") > 0)
+            .then(pl.lit("partly_reconciled"))
+            .otherwise(pl.lit("unbilled"))
+            .alias("reconciliation_status")
+        )
     )
 
 
@@ -182,7 +187,8 @@ def _line_items(rows: pl.DataFrame, bills: pl.DataFrame) -> pl.DataFrame:
     extra = [pl.col(c).sum() for c in ("requests", *tokens) if c in rows.columns]
     refs = (
         pl.col("price_refs").drop_nulls().str.split("; ").explode().unique().sort().str.join("; ")
-        if "price_refs" in rows.columns else pl.lit(None, pl.String)
+        if "price_refs" in rows.columns
+        else pl.lit(None, pl.String)
     )
     model = pl.col("model") if "model" in rows.columns else pl.lit(None, pl.String).alias("model")
     return (
@@ -216,12 +222,20 @@ def _statement_csv(lines: pl.DataFrame, month: str, team: str) -> pl.DataFrame:
     money = ["direct_cost_usd", "allocated_cost_usd", "total_cost_usd"]
     counts = [c for c in ("requests", *TOKEN_COLUMNS) if c in lines.columns]
     body = lines.select(
-        pl.lit(month).alias("month"), pl.lit(team).alias("team"), "line_type", "provider", "feature", "model",
-        *counts, *money, "allocation_method", "reconciliation_status", "price_refs",
+        pl.lit(month).alias("month"),
+        pl.lit(team).alias("team"),
+        "line_type",
+        "provider",
+        "feature",
+        "model",
+        *counts,
+        *money,
+        "allocation_method",
+        "reconciliation_status",
+        "price_refs",
     )
     total = pl.DataFrame(
-        {"month": [month], "team": [team], "line_type": ["total"],
-         **{c: [body[c].sum()] for c in counts + money}},
+        {"month": [month], "team": [team], "line_type": ["total"], **{c: [body[c].sum()] for c in counts + money}},
     )
     out = pl.concat([body, total], how="diagonal_relaxed")
     return out.with_columns(*[pl.col(c).cast(CENTS) for c in money])
@@ -244,8 +258,13 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
 
 
 def _statement_markdown(
-    team: str, month: str, rows: pl.DataFrame, lines: pl.DataFrame, allocation: pl.DataFrame,
-    bills: pl.DataFrame, recon: pl.DataFrame | None,
+    team: str,
+    month: str,
+    rows: pl.DataFrame,
+    lines: pl.DataFrame,
+    allocation: pl.DataFrame,
+    bills: pl.DataFrame,
+    recon: pl.DataFrame | None,
 ) -> str:
     direct, allocated, total = (rows[c].sum() for c in ("direct_cost_usd", "allocated_cost_usd", "total_cost_usd"))
     billed = rows.filter(pl.col("is_billed"))["total_cost_usd"].abs().sum()
@@ -261,51 +280,101 @@ def _statement_markdown(
         f"Period {first} to {last} (UTC days with data) · Currency USD · Generated by Tokenomics from provider "
         "bills and gateway usage",
         "",
-        _table(["", "USD"], [
-            ["Direct cost (usage the gateway attributed to this team)", _usd(direct)],
-            ["Allocated share of the residual", _usd(allocated)],
-            ["**Total to charge**", f"**{_usd(total)}**"],
-            ["Share of the total reconciled to provider bills", share],
-        ], {1}),
+        _table(
+            ["", "USD"],
+            [
+                ["Direct cost (usage the gateway attributed to this team)", _usd(direct)],
+                ["Allocated share of the residual", _usd(allocated)],
+                ["**Total to charge**", f"**{_usd(total)}**"],
+                ["Share of the total reconciled to provider bills", share],
+            ],
+            {1},
+        ),
         "",
-        "**Allocation method:** " + "; ".join(f"{m}: the residual is spread {METHOD_TEXT[m]}" for m in methods)
+        "**Allocation method:** "
+        + "; ".join(f"{m}: the residual is spread {METHOD_TEXT[m]}" for m in methods)
         + ". The residual of a provider's bill is the bill minus all usage the gateway attributed to teams: "
         "traffic outside the gateway or without a team, discounts, credits and commitments.",
     ]
     if bases:
         out += ["", "Also: " + "; ".join(BASIS_TEXT[b] for b in bases) + "."]
     out += ["", "## By provider", ""]
-    team_by_provider = rows.group_by("provider").agg(
-        pl.col("direct_cost_usd").sum(), pl.col("allocated_cost_usd").sum(), pl.col("total_cost_usd").sum()
-    ).join(bills, on="provider", how="left").sort("provider")
-    out.append(_table(
-        ["Provider", "Direct", "Allocated residual", "Total", "Provider residual (all teams)", "Bill"],
-        [[r["provider"], _usd(r["direct_cost_usd"]), _usd(r["allocated_cost_usd"]), _usd(r["total_cost_usd"]),
-          _usd(r["provider_residual_usd"]), f"{r['reconciliation_status']} ({r['billed_days']} of {r['days']} days)"]
-         for r in team_by_provider.iter_rows(named=True)],
-        {1, 2, 3, 4},
-    ))
+    team_by_provider = (
+        rows.group_by("provider")
+        .agg(pl.col("direct_cost_usd").sum(), pl.col("allocated_cost_usd").sum(), pl.col("total_cost_usd").sum())
+        .join(bills, on="provider", how="left")
+        .sort("provider")
+    )
+    out.append(
+        _table(
+            ["Provider", "Direct", "Allocated residual", "Total", "Provider residual (all teams)", "Bill"],
+            [
+                [
+                    r["provider"],
+                    _usd(r["direct_cost_usd"]),
+                    _usd(r["allocated_cost_usd"]),
+                    _usd(r["total_cost_usd"]),
+                    _usd(r["provider_residual_usd"]),
+                    f"{r['reconciliation_status']} ({r['billed_days']} of {r['days']} days)",
+                ]
+                for r in team_by_provider.iter_rows(named=True)
+            ],
+            {1, 2, 3, 4},
+        )
+    )
     out += ["", "## Line items", ""]
-    out.append(_table(
-        ["Provider", "Feature", "Model", "Requests", "Input tokens", "Output tokens", "Direct", "Allocated", "Total",
-         "Price reference"],
-        [[r["provider"], r["feature"], r["model"] or "(residual share)", *_counts(r), _usd(r["direct_cost_usd"]),
-          _usd(r["allocated_cost_usd"]), _usd(r["total_cost_usd"]), r["price_refs"] or ""]
-         for r in lines.iter_rows(named=True)]
-        + [["**Total**", "", "", "", "", "", *[f"**{_usd(v)}**" for v in (direct, allocated, total)], ""]],
-        {3, 4, 5, 6, 7, 8},
-    ))
+    out.append(
+        _table(
+            [
+                "Provider",
+                "Feature",
+                "Model",
+                "Requests",
+                "Input tokens",
+                "Output tokens",
+                "Direct",
+                "Allocated",
+                "Total",
+                "Price reference",
+            ],
+            [
+                [
+                    r["provider"],
+                    r["feature"],
+                    r["model"] or "(residual share)",
+                    *_counts(r),
+                    _usd(r["direct_cost_usd"]),
+                    _usd(r["allocated_cost_usd"]),
+                    _usd(r["total_cost_usd"]),
+                    r["price_refs"] or "",
+                ]
+                for r in lines.iter_rows(named=True)
+            ]
+            + [["**Total**", "", "", "", "", "", *[f"**{_usd(v)}**" for v in (direct, allocated, total)], ""]],
+            {3, 4, 5, 6, 7, 8},
+        )
+    )
     if recon is not None:
         mine = recon.join(team_by_provider.select("provider"), on="provider", how="semi").sort("provider")
         out += ["", "## Reconciliation with provider bills (all teams)", ""]
-        out.append(_table(
-            ["Provider", "Billed", "Gateway estimate", "Capture rate", "Main cause of the gap"],
-            [[r["provider"], _usd(r["billed_cost_usd"]), _usd(r["gateway_cost_usd"]),
-              f"{Decimal(r['gateway_cost_usd']) * 100 / Decimal(r['billed_cost_usd']):.1f}%"
-              if r["billed_cost_usd"] else "n/a", r["main_cause"] or "matched"]
-             for r in mine.iter_rows(named=True)],
-            {1, 2, 3},
-        ))
+        out.append(
+            _table(
+                ["Provider", "Billed", "Gateway estimate", "Capture rate", "Main cause of the gap"],
+                [
+                    [
+                        r["provider"],
+                        _usd(r["billed_cost_usd"]),
+                        _usd(r["gateway_cost_usd"]),
+                        f"{Decimal(r['gateway_cost_usd']) * 100 / Decimal(r['billed_cost_usd']):.1f}%"
+                        if r["billed_cost_usd"]
+                        else "n/a",
+                        r["main_cause"] or "matched",
+                    ]
+                    for r in mine.iter_rows(named=True)
+                ],
+                {1, 2, 3},
+            )
+        )
     out += [
         "",
         "## Notes",

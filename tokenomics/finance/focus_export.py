@@ -48,14 +48,44 @@ PROVIDER_NAMES: dict[str, tuple[str, str]] = {
 TOKEN_TYPES = ("input", "cache_read", "cache_write", "output")
 
 FOCUS_COLUMNS = [
-    "BilledCost", "EffectiveCost", "ListCost", "ContractedCost", "BillingCurrency",
-    "BillingAccountId", "BillingAccountName", "BillingPeriodStart", "BillingPeriodEnd",
-    "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "ChargeClass", "ChargeDescription",
-    "ChargeFrequency", "ConsumedQuantity", "ConsumedUnit", "PricingQuantity", "PricingUnit",
-    "ProviderName", "PublisherName", "InvoiceIssuerName", "ServiceName", "ServiceCategory",
-    "ServiceSubcategory", "SubAccountId", "SubAccountName", "SubAccountType", "Tags",
-    "x_Provider", "x_CostKind", "x_TokenType", "x_Model", "x_PriceRef", "x_AllocationMethod",
-    "x_AllocationBasis", "x_Feature", "x_FocusVersion",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "ContractedCost",
+    "BillingCurrency",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "InvoiceIssuerName",
+    "ServiceName",
+    "ServiceCategory",
+    "ServiceSubcategory",
+    "SubAccountId",
+    "SubAccountName",
+    "SubAccountType",
+    "Tags",
+    "x_Provider",
+    "x_CostKind",
+    "x_TokenType",
+    "x_Model",
+    "x_PriceRef",
+    "x_AllocationMethod",
+    "x_AllocationBasis",
+    "x_Feature",
+    "x_FocusVersion",
 ]
 
 UnitPriceLookup = Callable[[str, str, date], object | None]
@@ -110,8 +140,13 @@ def write_focus(
 
 def _with_defaults(allocation: pl.DataFrame) -> pl.DataFrame:
     missing = {
-        "model": pl.String, "price_refs": pl.String, "input_tokens": pl.Int64, "cache_read_tokens": pl.Int64,
-        "cache_write_tokens": pl.Int64, "output_tokens": pl.Int64, "allocation_basis": pl.String,
+        "model": pl.String,
+        "price_refs": pl.String,
+        "input_tokens": pl.Int64,
+        "cache_read_tokens": pl.Int64,
+        "cache_write_tokens": pl.Int64,
+        "output_tokens": pl.Int64,
+        "allocation_basis": pl.String,
     }
     return allocation.with_columns(
         *[pl.lit(None, dtype).alias(name) for name, dtype in missing.items() if name not in allocation.columns]
@@ -131,9 +166,20 @@ def _price_table(rows: pl.DataFrame, lookup: UnitPriceLookup) -> pl.DataFrame:
     for provider, model, day in keys.iter_rows():
         found = lookup(provider, model, day)
         if found is not None:
-            records.append({"provider": provider, "model": model, "day": day,
-                            **{f"p_{t}": Decimal(getattr(found, t)) for t in TOKEN_TYPES}})
-    schema: Schema = {"provider": pl.String, "model": pl.String, "day": pl.Date, **{f"p_{t}": MONEY for t in TOKEN_TYPES}}
+            records.append(
+                {
+                    "provider": provider,
+                    "model": model,
+                    "day": day,
+                    **{f"p_{t}": Decimal(getattr(found, t)) for t in TOKEN_TYPES},
+                }
+            )
+    schema: Schema = {
+        "provider": pl.String,
+        "model": pl.String,
+        "day": pl.Date,
+        **{f"p_{t}": MONEY for t in TOKEN_TYPES},
+    }
     return pl.DataFrame(records, schema=schema, orient="row") if records else pl.DataFrame(schema=schema)
 
 
@@ -142,8 +188,11 @@ def _direct_lines(rows: pl.DataFrame, lookup: UnitPriceLookup) -> pl.DataFrame:
     usage = rows.filter((pl.col("direct_cost_usd") != 0) | (pl.col("model").is_not_null()))
     usage = usage.join(_price_table(usage, lookup), on=["provider", "model", "day"], how="left")
     tokens = {
-        "input": (pl.col("input_tokens").fill_null(0) - pl.col("cache_read_tokens").fill_null(0)
-                  - pl.col("cache_write_tokens").fill_null(0)).clip(lower_bound=0),
+        "input": (
+            pl.col("input_tokens").fill_null(0)
+            - pl.col("cache_read_tokens").fill_null(0)
+            - pl.col("cache_write_tokens").fill_null(0)
+        ).clip(lower_bound=0),
         "cache_read": pl.col("cache_read_tokens").fill_null(0),
         "cache_write": pl.col("cache_write_tokens").fill_null(0),
         "output": pl.col("output_tokens").fill_null(0),
@@ -199,10 +248,24 @@ def _focus_columns(lines: pl.DataFrame, billing_accounts: dict[str, str]) -> pl.
     tags = pl.struct(pl.col("team"), pl.col("feature")).struct.json_encode()
     description = (
         pl.when(is_direct)
-        .then(pl.concat_str([pl.col("model").fill_null("unknown model"), pl.lit(" "),
-                             pl.col("x_TokenType"), pl.lit(" tokens (gateway-attributed usage)")]))
-        .otherwise(pl.concat_str([pl.lit("Share of the provider bill not attributed by the gateway (residual), "
-                                         "allocation method "), pl.col("allocation_method")]))
+        .then(
+            pl.concat_str(
+                [
+                    pl.col("model").fill_null("unknown model"),
+                    pl.lit(" "),
+                    pl.col("x_TokenType"),
+                    pl.lit(" tokens (gateway-attributed usage)"),
+                ]
+            )
+        )
+        .otherwise(
+            pl.concat_str(
+                [
+                    pl.lit("Share of the provider bill not attributed by the gateway (residual), allocation method "),
+                    pl.col("allocation_method"),
+                ]
+            )
+        )
     )
     account = provider.replace_strict(billing_accounts, default=provider, return_dtype=pl.String)
     return lines.select(

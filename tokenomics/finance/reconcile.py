@@ -163,20 +163,29 @@ def likely_cause(
     offsets = [
         (pl.col(f"{side}_gap") * gap < 0)
         & ((pl.col(f"{side}_gap") + gap).abs() <= boundary)
-        & (tokens.is_null() | ((pl.col(f"{side}_token_diff") * tokens < 0)
-                                & ((pl.col(f"{side}_token_diff") + tokens).abs() * 100
-                                   <= tokens.abs() * int(boundary_pct))))
+        & (
+            tokens.is_null()
+            | (
+                (pl.col(f"{side}_token_diff") * tokens < 0)
+                & ((pl.col(f"{side}_token_diff") + tokens).abs() * 100 <= tokens.abs() * int(boundary_pct))
+            )
+        )
         for side in ("prev", "next")
     ]
     gateway_tokens = pl.col("gateway_input_tokens") + pl.col("gateway_output_tokens")
     no_evidence = pl.col("provider_input_tokens").is_null() & (gateway_tokens > 0)
     within = pl.max_horizontal(gap.abs(), *[pl.col(c).abs() for c in COMPONENTS]) <= tol
     cause = (
-        pl.when(within).then(pl.lit("matched"))
-        .when(offsets[0].fill_null(False) | offsets[1].fill_null(False)).then(pl.lit("day_boundary"))
-        .when((pl.col("billed_lines") == 0) & ((gateway > 0) | (gateway_tokens > 0))).then(pl.lit("not_billed"))
-        .when(no_evidence & (pl.col("unpriced_requests") > 0) & (gap > 0)).then(pl.lit("unpriced_model"))
-        .when(no_evidence).then(pl.lit("unexplained"))
+        pl.when(within)
+        .then(pl.lit("matched"))
+        .when(offsets[0].fill_null(False) | offsets[1].fill_null(False))
+        .then(pl.lit("day_boundary"))
+        .when((pl.col("billed_lines") == 0) & ((gateway > 0) | (gateway_tokens > 0)))
+        .then(pl.lit("not_billed"))
+        .when(no_evidence & (pl.col("unpriced_requests") > 0) & (gap > 0))
+        .then(pl.lit("unpriced_model"))
+        .when(no_evidence)
+        .then(pl.lit("unexplained"))
         .otherwise(_largest_component())
     )
     frame = frame.with_columns(cause.alias("likely_cause"), tol.alias("_tol"))
@@ -248,9 +257,7 @@ def _with_components(frame: pl.DataFrame, token_tolerance_pct: Decimal) -> pl.Da
     gateway_silent = (pl.col("gateway_input_tokens") + pl.col("gateway_output_tokens")) == 0
     token_diff = {k: provider[k] - gateway[k] for k in _KINDS}
     outside_total = (
-        pl.when(has_provider).then(value(token_diff))
-        .when(gateway_silent).then(token_cost)
-        .otherwise(_money(0))
+        pl.when(has_provider).then(value(token_diff)).when(gateway_silent).then(token_cost).otherwise(_money(0))
     )
     provider_input = _tokens(pl.col("provider_input_tokens"))
     same_input = (provider_input - _tokens(gateway_input)).abs() <= provider_input * _money(token_tolerance_pct / 100)
@@ -269,8 +276,10 @@ def _with_neighbours(frame: pl.DataFrame) -> pl.DataFrame:
     """Gap of the same provider and model on the previous and next calendar day (null if absent)."""
     key = ["provider", "model_key"]
     token_diff = (
-        pl.col("provider_input_tokens") + pl.col("provider_output_tokens")
-        - pl.col("gateway_input_tokens") - pl.col("gateway_output_tokens")
+        pl.col("provider_input_tokens")
+        + pl.col("provider_output_tokens")
+        - pl.col("gateway_input_tokens")
+        - pl.col("gateway_output_tokens")
     )
     frame = frame.with_columns(token_diff.alias("_token_diff")).sort([*key, "day"])
     shifted = {
@@ -301,8 +310,8 @@ def _largest_component() -> pl.Expr:
     found = []  # the first component (in this order) that is the largest wins
     for column, name in names.items():
         if name is None:
-            name_expr = pl.when(pl.col(column) > 0).then(pl.lit("outside_gateway")).otherwise(
-                pl.lit("gateway_only_traffic")
+            name_expr = (
+                pl.when(pl.col(column) > 0).then(pl.lit("outside_gateway")).otherwise(pl.lit("gateway_only_traffic"))
             )
         else:
             name_expr = pl.lit(name)
@@ -336,58 +345,120 @@ def _detail() -> pl.Expr:
     price_hint = (
         pl.when(pl.col("billed_cost_usd") < pl.col("billed_cost_before_credits_usd"))
         .then(pl.lit("credits or promotions on the bill lines"))
-        .when(pl.col("batch_requests") > 0).then(pl.lit("batch pricing of the gateway's batch requests"))
-        .when(pl.col("non_default_tier_requests") > 0).then(pl.lit("a service tier priced differently"))
-        .when(at_bill < gateway).then(pl.lit("negotiated rate or discount, or a stale catalog price"))
+        .when(pl.col("batch_requests") > 0)
+        .then(pl.lit("batch pricing of the gateway's batch requests"))
+        .when(pl.col("non_default_tier_requests") > 0)
+        .then(pl.lit("a service tier priced differently"))
+        .when(at_bill < gateway)
+        .then(pl.lit("negotiated rate or discount, or a stale catalog price"))
         .otherwise(pl.lit("stale catalog price or a surcharge"))
     )
-    neighbour = pl.when(pl.col("prev_gap").is_not_null() & (pl.col("prev_gap") * gap < 0)).then(
-        pl.concat_str([pl.lit("the day before ("), _usd(pl.col("prev_gap")), pl.lit(")")])
-    ).otherwise(pl.concat_str([pl.lit("the day after ("), _usd(pl.col("next_gap")), pl.lit(")")]))
+    neighbour = (
+        pl.when(pl.col("prev_gap").is_not_null() & (pl.col("prev_gap") * gap < 0))
+        .then(pl.concat_str([pl.lit("the day before ("), _usd(pl.col("prev_gap")), pl.lit(")")]))
+        .otherwise(pl.concat_str([pl.lit("the day after ("), _usd(pl.col("next_gap")), pl.lit(")")]))
+    )
     main = (
-        pl.when(cause == "matched").then(
-            pl.concat_str([pl.lit("gateway explains the bill within tolerance ("), _usd(gap), pl.lit(")")])
+        pl.when(cause == "matched")
+        .then(pl.concat_str([pl.lit("gateway explains the bill within tolerance ("), _usd(gap), pl.lit(")")]))
+        .when(cause == "day_boundary")
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("gap "),
+                    _usd(gap),
+                    pl.lit(" is offset by the opposite gap of "),
+                    neighbour,
+                    pl.lit(": requests near midnight counted on different days"),
+                ]
+            )
         )
-        .when(cause == "day_boundary").then(
-            pl.concat_str([pl.lit("gap "), _usd(gap), pl.lit(" is offset by the opposite gap of "), neighbour,
-                           pl.lit(": requests near midnight counted on different days")])
+        .when(cause == "not_billed")
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("gateway estimate "),
+                    _usd(gateway),
+                    pl.lit(" has no bill line: bill not delivered yet, or billed under another model name"),
+                ]
+            )
         )
-        .when(cause == "not_billed").then(
-            pl.concat_str([pl.lit("gateway estimate "), _usd(gateway),
-                           pl.lit(" has no bill line: bill not delivered yet, or billed under another model name")])
+        .when(cause == "unexplained")
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("gap "),
+                    _usd(gap),
+                    pl.lit(" but no provider token counts to compare (no usage report, no quantities on the bill)"),
+                ]
+            )
         )
-        .when(cause == "unexplained").then(
-            pl.concat_str([pl.lit("gap "), _usd(gap), pl.lit(" but no provider token counts to compare "
-                                                             "(no usage report, no quantities on the bill)")])
+        .when(cause == "outside_gateway")
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("provider counted "),
+                    _pct(pv_tokens - gw_tokens, pv_tokens),
+                    pl.lit(" more tokens than the gateway saw: traffic outside the gateway, "),
+                    _usd(pl.col("outside_gateway_usd")),
+                ]
+            )
         )
-        .when(cause == "outside_gateway").then(
-            pl.concat_str([pl.lit("provider counted "), _pct(pv_tokens - gw_tokens, pv_tokens),
-                           pl.lit(" more tokens than the gateway saw: traffic outside the gateway, "),
-                           _usd(pl.col("outside_gateway_usd"))])
+        .when(cause == "gateway_only_traffic")
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("gateway counted "),
+                    _pct(gw_tokens - pv_tokens, pv_tokens),
+                    pl.lit(
+                        " more tokens than the provider reports (failed or retried requests, another "
+                        "account or model name), "
+                    ),
+                    _usd(pl.col("outside_gateway_usd")),
+                ]
+            )
         )
-        .when(cause == "gateway_only_traffic").then(
-            pl.concat_str([pl.lit("gateway counted "), _pct(gw_tokens - pv_tokens, pv_tokens),
-                           pl.lit(" more tokens than the provider reports (failed or retried requests, another "
-                                  "account or model name), "), _usd(pl.col("outside_gateway_usd"))])
+        .when(cause == "cache_miscount")
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("cache tokens differ while input totals match (gateway "),
+                    pl.col("gateway_cache_read_tokens").cast(pl.String),
+                    pl.lit(" cache reads vs provider "),
+                    pl.col("provider_cache_read_tokens").cast(pl.String),
+                    pl.lit("), "),
+                    _usd(pl.col("cache_miscount_usd")),
+                ]
+            )
         )
-        .when(cause == "cache_miscount").then(
-            pl.concat_str([pl.lit("cache tokens differ while input totals match (gateway "),
-                           pl.col("gateway_cache_read_tokens").cast(pl.String), pl.lit(" cache reads vs provider "),
-                           pl.col("provider_cache_read_tokens").cast(pl.String), pl.lit("), "),
-                           _usd(pl.col("cache_miscount_usd"))])
+        .when(cause == "unpriced_model")
+        .then(
+            pl.concat_str(
+                [
+                    pl.col("unpriced_requests").cast(pl.String),
+                    pl.lit(" gateway requests had no price (counted as $0), "),
+                    _usd(pl.col("unpriced_usd")),
+                ]
+            )
         )
-        .when(cause == "unpriced_model").then(
-            pl.concat_str([pl.col("unpriced_requests").cast(pl.String),
-                           pl.lit(" gateway requests had no price (counted as $0), "), _usd(pl.col("unpriced_usd"))])
+        .when(cause == "price_difference")
+        .then(
+            pl.concat_str(
+                [
+                    pl.lit("same tokens billed at "),
+                    _pct(at_bill, gateway),
+                    pl.lit(" of the gateway estimate ("),
+                    price_hint,
+                    pl.lit("), "),
+                    _usd(pl.col("price_difference_usd")),
+                ]
+            )
         )
-        .when(cause == "price_difference").then(
-            pl.concat_str([pl.lit("same tokens billed at "), _pct(at_bill, gateway),
-                           pl.lit(" of the gateway estimate ("), price_hint, pl.lit("), "),
-                           _usd(pl.col("price_difference_usd"))])
-        )
-        .when(cause == "non_token_charge").then(
-            pl.concat_str([pl.lit("bill lines without tokens (credits, taxes, fees, tools), "),
-                           _usd(pl.col("other_charges_usd"))])
+        .when(cause == "non_token_charge")
+        .then(
+            pl.concat_str(
+                [pl.lit("bill lines without tokens (credits, taxes, fees, tools), "), _usd(pl.col("other_charges_usd"))]
+            )
         )
     )
     secondary = [

@@ -79,27 +79,58 @@ def place(days: int) -> list[Placed]:
 
 def _describe(kind: str, first: int, last: int) -> Placed:
     if kind == "retry_storm":
-        return _on_stream(kind, first, last, _stream(STORM_STREAM),
-                          f"client retry loop: {STORM_VOLUME:g}x requests, {STORM_ERRORS:.0%} errors, "
-                          "attempted_retries 1-3")
+        return _on_stream(
+            kind,
+            first,
+            last,
+            _stream(STORM_STREAM),
+            f"client retry loop: {STORM_VOLUME:g}x requests, {STORM_ERRORS:.0%} errors, attempted_retries 1-3",
+        )
     if kind == "prompt_bloat":
-        return _on_stream(kind, first, last, _stream(BLOAT_STREAM),
-                          f"prompt template grew: input tokens per request x{BLOAT_FACTOR:g}")
+        return _on_stream(
+            kind,
+            first,
+            last,
+            _stream(BLOAT_STREAM),
+            f"prompt template grew: input tokens per request x{BLOAT_FACTOR:g}",
+        )
     if kind == "new_team":
-        return Placed(kind, first, last, NEW_TEAM, None, None, None,
-                      f"team '{NEW_TEAM}' starts sending traffic (agent-planner on o4-mini, agent-tools on claude-sonnet-4)")
+        return Placed(
+            kind,
+            first,
+            last,
+            NEW_TEAM,
+            None,
+            None,
+            None,
+            f"team '{NEW_TEAM}' starts sending traffic (agent-planner on o4-mini, agent-tools on claude-sonnet-4)",
+        )
     if kind == "model_switch":
         old, new = _stream(SWITCH_FROM), _stream(SWITCH_TO)
-        return _on_stream(kind, first, last, new,
-                          f"feature moved from {old.spec.name} to the more expensive {new.spec.name}")
+        return _on_stream(
+            kind, first, last, new, f"feature moved from {old.spec.name} to the more expensive {new.spec.name}"
+        )
     if kind == "cache_collapse":
         s = _stream(COLLAPSE_STREAM)
-        return _on_stream(kind, first, last, s,
-                          f"prompt cache hit rate fell from {s.profile.cache_hit:.0%} to {COLLAPSE_HIT:.0%} "
-                          "(cache writes instead of reads)")
+        return _on_stream(
+            kind,
+            first,
+            last,
+            s,
+            f"prompt cache hit rate fell from {s.profile.cache_hit:.0%} to {COLLAPSE_HIT:.0%} "
+            "(cache writes instead of reads)",
+        )
     if kind == "outage":
-        return Placed(kind, first, last, None, None, None, OUTAGE_PROVIDER,
-                      f"{OUTAGE_PROVIDER} API outage: traffic x{OUTAGE_VOLUME:g}, {OUTAGE_ERRORS:.0%} of requests fail")
+        return Placed(
+            kind,
+            first,
+            last,
+            None,
+            None,
+            None,
+            OUTAGE_PROVIDER,
+            f"{OUTAGE_PROVIDER} API outage: traffic x{OUTAGE_VOLUME:g}, {OUTAGE_ERRORS:.0%} of requests fail",
+        )
     raise ValueError(kind)
 
 
@@ -164,7 +195,14 @@ def anomalies_frame(placed: list[Placed], start: date) -> pl.DataFrame:
             "description": [a.description for a in placed],
             "provider": [a.provider for a in placed],
         },
-        schema={"start_day": pl.Date, "end_day": pl.Date, "team": pl.String, "feature": pl.String,
-                "model": pl.String, "kind": pl.String, "description": pl.String, "provider": pl.String},
+        schema={
+            "start_day": pl.Date,
+            "end_day": pl.Date,
+            "team": pl.String,
+            "feature": pl.String,
+            "model": pl.String,
+            "kind": pl.String,
+            "description": pl.String,
+            "provider": pl.String,
+        },
     )
-

@@ -28,7 +28,9 @@ class UnitPrices:
     output: Decimal
 
     def cost(self, uncached: int, cache_read: int, cache_write: int, output: int) -> Decimal:
-        return uncached * self.input + cache_read * self.cache_read + cache_write * self.cache_write + output * self.output
+        return (
+            uncached * self.input + cache_read * self.cache_read + cache_write * self.cache_write + output * self.output
+        )
 
 
 @cache

@@ -19,9 +19,12 @@ ATTRIBUTION: dict[str, list[dict]] = {
         {
             "field": "gateway_team",
             "map": {
-                "team-7f3a": "search", "search-eng": "search",
-                "team-91c2": "growth", "growth-mktg": "growth",
-                "team-a93e": "agents", "agents-lab": "agents",
+                "team-7f3a": "search",
+                "search-eng": "search",
+                "team-91c2": "growth",
+                "growth-mktg": "growth",
+                "team-a93e": "agents",
+                "agents-lab": "agents",
             },
         },
         {"field": "tag", "prefix": "team:"},
@@ -83,7 +86,7 @@ def _apply(rule: dict, fields: dict[str, list[str]], labels: dict[str, str]) -> 
                 return rule["value"]
         elif "prefix" in rule:
             if value.startswith(rule["prefix"]):
-                return rule.get("value", value[len(rule["prefix"]):])
+                return rule.get("value", value[len(rule["prefix"]) :])
         else:
             return value
     return None

@@ -34,7 +34,12 @@ def unique_hex(rng: np.random.Generator, day_index: int, n: int, first: int = 0)
 def as_uuid(hex32: pl.Expr) -> pl.Expr:
     """8-4-4-4-12 layout of 32 hex characters."""
     return pl.concat_str(
-        [hex32.str.slice(0, 8), hex32.str.slice(8, 4), hex32.str.slice(12, 4), hex32.str.slice(16, 4),
-         hex32.str.slice(20, 12)],
+        [
+            hex32.str.slice(0, 8),
+            hex32.str.slice(8, 4),
+            hex32.str.slice(12, 4),
+            hex32.str.slice(16, 4),
+            hex32.str.slice(20, 12),
+        ],
         separator="-",
     )

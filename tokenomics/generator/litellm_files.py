@@ -65,18 +65,27 @@ def _error_information() -> pl.Expr:
     overloaded = pl.col("provider") == "anthropic"
     return pl.struct(
         pl.when(overloaded).then(pl.lit("529")).otherwise(pl.lit("429")).alias("error_code"),
-        pl.when(overloaded).then(pl.lit("InternalServerError")).otherwise(pl.lit("RateLimitError")).alias("error_class"),
+        pl.when(overloaded)
+        .then(pl.lit("InternalServerError"))
+        .otherwise(pl.lit("RateLimitError"))
+        .alias("error_class"),
         pl.col("litellm_provider").alias("llm_provider"),
-        pl.when(overloaded).then(pl.lit("AnthropicException - Overloaded"))
-        .otherwise(pl.lit("Rate limit reached for requests")).alias("error_message"),
+        pl.when(overloaded)
+        .then(pl.lit("AnthropicException - Overloaded"))
+        .otherwise(pl.lit("Rate limit reached for requests"))
+        .alias("error_message"),
     )
 
 
 def _metadata(day: date) -> pl.Expr:
     ok = pl.col("ok")
     batch = pl.col("is_batch")
-    batch_id = pl.format("batch_{}{}{}", pl.lit(day.strftime("%Y%m%d")), pl.col("stream").cast(pl.String).str.zfill(3),
-                         (pl.col("start_us") // 3_600_000_000).cast(pl.String).str.zfill(2))
+    batch_id = pl.format(
+        "batch_{}{}{}",
+        pl.lit(day.strftime("%Y%m%d")),
+        pl.col("stream").cast(pl.String).str.zfill(3),
+        (pl.col("start_us") // 3_600_000_000).cast(pl.String).str.zfill(2),
+    )
     return pl.struct(
         pl.col("key_hash").alias("user_api_key"),
         pl.col("key_alias").alias("user_api_key_alias"),
@@ -102,9 +111,12 @@ def spend_log_rows(events: pl.DataFrame, day: date) -> pl.DataFrame:
     return events.sort("start_us", "uid").select(
         pl.concat_str(pl.lit("chatcmpl-"), request_uuid).alias("request_id"),
         pl.when(pl.col("session") >= 0).then(conversation_id(day)).otherwise(request_uuid).alias("session_id"),
-        pl.when(pl.col("kind") == "embedding").then(pl.lit("aembedding"))
-        .when(pl.col("is_batch")).then(pl.lit("aretrieve_batch"))
-        .otherwise(pl.lit("acompletion")).alias("call_type"),
+        pl.when(pl.col("kind") == "embedding")
+        .then(pl.lit("aembedding"))
+        .when(pl.col("is_batch"))
+        .then(pl.lit("aretrieve_batch"))
+        .otherwise(pl.lit("acompletion"))
+        .alias("call_type"),
         pl.col("key_hash").alias("api_key"),
         pl.when(cached_proxy).then(pl.lit("False")).otherwise(pl.lit("None")).alias("cache_hit"),
         _timestamp(day, pl.col("start_us")).alias("startTime"),
@@ -124,7 +136,8 @@ def spend_log_rows(events: pl.DataFrame, day: date) -> pl.DataFrame:
         pl.col("request_tags"),
         pl.when(pl.col("end_user") >= 0)
         .then(pl.concat_str(pl.lit("cust-"), pl.col("end_user").cast(pl.String).str.zfill(6)))
-        .otherwise(pl.lit("")).alias("end_user"),
+        .otherwise(pl.lit(""))
+        .alias("end_user"),
         pl.col("api_base"),
         pl.col("model_group"),
         pl.col("deployment_id").alias("model_id"),

@@ -24,11 +24,23 @@ from tokenomics.generator.litellm_files import conversation_id
 SPANS_PER_LINE = 100  # the collector exports in batches
 LINES_PER_FILE = 2_500
 BODY_MARKER = "SYNTHETIC-PROMPT-BODY"
-_CONTENT = json.dumps(json.dumps(
-    [{"role": "user", "parts": [{"type": "text", "content": f"Review clause 7.2 of the attached NDA. {BODY_MARKER}"}]}]
-))  # a JSON string value holding JSON text, as instrumentations without structured attributes emit it
-RESPONSE_ID_PREFIX = {"openai": "chatcmpl-", "anthropic": "msg_01", "aws_bedrock": "msg_bdrk_01",
-                      "azure_openai": "chatcmpl-", "gcp_vertex": ""}
+_CONTENT = json.dumps(
+    json.dumps(
+        [
+            {
+                "role": "user",
+                "parts": [{"type": "text", "content": f"Review clause 7.2 of the attached NDA. {BODY_MARKER}"}],
+            }
+        ]
+    )
+)  # a JSON string value holding JSON text, as instrumentations without structured attributes emit it
+RESPONSE_ID_PREFIX = {
+    "openai": "chatcmpl-",
+    "anthropic": "msg_01",
+    "aws_bedrock": "msg_bdrk_01",
+    "azure_openai": "chatcmpl-",
+    "gcp_vertex": "",
+}
 
 
 def _lit(text: str) -> pl.Expr:
@@ -63,11 +75,15 @@ def _attributes(service: OtelService, day: date, span_labels: dict[str, str]) ->
     parts = [
         _attr("gen_ai.operation.name", _string("chat")),
         _lit(","),
-        _attr("gen_ai.provider.name", _string(pl.col("otel_provider"))) if current
+        _attr("gen_ai.provider.name", _string(pl.col("otel_provider")))
+        if current
         else _attr("gen_ai.system", _string(pl.col("otel_system"))),
-        _lit(","), _attr("gen_ai.request.model", _string(pl.col("model"))),
-        _lit(","), _attr("gen_ai.response.model", _string(pl.col("model"))),
-        _lit(","), _attr("gen_ai.response.id", _string(response_id)),
+        _lit(","),
+        _attr("gen_ai.request.model", _string(pl.col("model"))),
+        _lit(","),
+        _attr("gen_ai.response.model", _string(pl.col("model"))),
+        _lit(","),
+        _attr("gen_ai.response.id", _string(response_id)),
     ]
     for key, value in span_labels.items():
         parts += [_lit(","), _attr(key, _string(value))]
@@ -77,12 +93,18 @@ def _attributes(service: OtelService, day: date, span_labels: dict[str, str]) ->
         parts += [
             _optional(ok, _attr("gen_ai.usage.input_tokens", _int(pl.col("input_tokens"), as_string))),
             _optional(ok, _attr("gen_ai.usage.output_tokens", _int(pl.col("output_tokens"), as_string))),
-            _optional(ok & caching, _attr("gen_ai.usage.cache_read.input_tokens",
-                                          _int(pl.col("cache_read_tokens"), as_string))),
-            _optional(ok & cache_write, _attr("gen_ai.usage.cache_creation.input_tokens",
-                                              _int(pl.col("cache_write_tokens"), as_string))),
-            _optional(ok & (pl.col("reasoning_tokens") > 0),
-                      _attr("gen_ai.usage.reasoning.output_tokens", _int(pl.col("reasoning_tokens"), as_string))),
+            _optional(
+                ok & caching,
+                _attr("gen_ai.usage.cache_read.input_tokens", _int(pl.col("cache_read_tokens"), as_string)),
+            ),
+            _optional(
+                ok & cache_write,
+                _attr("gen_ai.usage.cache_creation.input_tokens", _int(pl.col("cache_write_tokens"), as_string)),
+            ),
+            _optional(
+                ok & (pl.col("reasoning_tokens") > 0),
+                _attr("gen_ai.usage.reasoning.output_tokens", _int(pl.col("reasoning_tokens"), as_string)),
+            ),
         ]
     else:
         parts += [
@@ -90,15 +112,18 @@ def _attributes(service: OtelService, day: date, span_labels: dict[str, str]) ->
             _optional(ok, _attr("gen_ai.usage.completion_tokens", _int(pl.col("output_tokens"), as_string))),
         ]
     parts += [
-        _optional(ok, _attr("gen_ai.response.finish_reasons", _lit('{"arrayValue":{"values":[{"stringValue":"stop"}]}}'))),
+        _optional(
+            ok, _attr("gen_ai.response.finish_reasons", _lit('{"arrayValue":{"values":[{"stringValue":"stop"}]}}'))
+        ),
         _optional(~ok, _attr("error.type", _string(pl.col("error_type")))),
         _optional(pl.col("with_content"), _attr("gen_ai.input.messages", _lit('{"stringValue":' + _CONTENT + "}"))),
     ]
     return pl.concat_str(parts)
 
 
-def _spans(frame: pl.DataFrame, service: OtelService, day: date, span_labels: dict[str, str],
-           rng: np.random.Generator) -> pl.DataFrame:
+def _spans(
+    frame: pl.DataFrame, service: OtelService, day: date, span_labels: dict[str, str], rng: np.random.Generator
+) -> pl.DataFrame:
     day_ns = int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()) * 1_000_000_000
     quote = '"' if service.int_as_string else ""
     start_ns = pl.lit(day_ns, pl.Int64) + pl.col("start_us") * 1000
@@ -108,14 +133,27 @@ def _spans(frame: pl.DataFrame, service: OtelService, day: date, span_labels: di
         span_id=random_hex(rng, frame.height, 8),
         error_type=pl.when(pl.col("provider") == "anthropic").then(_lit("overloaded_error")).otherwise(_lit("429")),
     )
-    status = (pl.when(pl.col("ok")).then(_lit('"status":{}'))
-              .otherwise(_lit('"status":{"code":2,"message":"')
-                         + pl.col("error_type") + _lit('"}')))
+    status = (
+        pl.when(pl.col("ok"))
+        .then(_lit('"status":{}'))
+        .otherwise(_lit('"status":{"code":2,"message":"') + pl.col("error_type") + _lit('"}'))
+    )
     span = pl.concat_str(
-        _lit('{"traceId":"'), pl.col("trace_id"), _lit('","spanId":"'), pl.col("span_id"),
-        _lit('","name":"chat '), pl.col("model"), _lit('","kind":3,"startTimeUnixNano":' + quote),
-        start_ns.cast(pl.String), _lit(quote + ',"endTimeUnixNano":' + quote), end_ns.cast(pl.String),
-        _lit(quote + ',"attributes":['), _attributes(service, day, span_labels), _lit("],"), status, _lit("}"),
+        _lit('{"traceId":"'),
+        pl.col("trace_id"),
+        _lit('","spanId":"'),
+        pl.col("span_id"),
+        _lit('","name":"chat '),
+        pl.col("model"),
+        _lit('","kind":3,"startTimeUnixNano":' + quote),
+        start_ns.cast(pl.String),
+        _lit(quote + ',"endTimeUnixNano":' + quote),
+        end_ns.cast(pl.String),
+        _lit(quote + ',"attributes":['),
+        _attributes(service, day, span_labels),
+        _lit("],"),
+        status,
+        _lit("}"),
     )
     return frame.select(pl.col("start_us"), span.alias("span"))
 
@@ -155,13 +193,15 @@ def otel_lines(events: pl.DataFrame, day: date, rng: np.random.Generator) -> pl.
         .sort("start_us", "service")
     )
     return lines.select(
-        pl.concat_str(pl.col("service").replace_strict(prefix, return_dtype=pl.String), pl.col("span"),
-                      _lit("]}]}]}")).alias("line")
+        pl.concat_str(
+            pl.col("service").replace_strict(prefix, return_dtype=pl.String), pl.col("span"), _lit("]}]}]}")
+        ).alias("line")
     )
 
 
-def write_otel_day(events: pl.DataFrame, day: date, folder: Path, rng: np.random.Generator,
-                   first_part: int = 0) -> list[Path]:
+def write_otel_day(
+    events: pl.DataFrame, day: date, folder: Path, rng: np.random.Generator, first_part: int = 0
+) -> list[Path]:
     """Write one day of directly-instrumented traffic as collector file-exporter JSONL parts (numbered
     on from `first_part` when a big day is written slice by slice)."""
     lines = otel_lines(events, day, rng)
@@ -174,4 +214,3 @@ def write_otel_day(events: pl.DataFrame, day: date, folder: Path, rng: np.random
         lines.slice(lo, LINES_PER_FILE).write_csv(path, include_header=False, quote_style="never")
         written.append(path)
     return written
-

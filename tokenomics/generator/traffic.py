@@ -40,40 +40,42 @@ def stream_table() -> pl.DataFrame:
     for i, s in enumerate(STREAMS):
         team, feature = attribute(s)
         key = KEYS.get(s.key) if s.key else None
-        rows.append({
-            "stream": i,
-            "stream_name": s.name,
-            "channel": s.channel,
-            "via_gateway": s.via_gateway,
-            "truth_team": team,
-            "truth_feature": feature,
-            "real_team": s.team,
-            "real_feature": s.feature,
-            "model_key": s.model,
-            "model": s.spec.name,
-            "provider": s.spec.provider,
-            "litellm_provider": s.spec.litellm_provider,
-            "otel_provider": s.spec.otel_provider,
-            "otel_system": s.spec.otel_system,
-            "model_group": s.spec.model_group,
-            "deployment_id": hashlib.sha256(f"{s.model}@{key.deployment if key else ''}".encode()).hexdigest(),
-            "api_base": s.spec.api_base,
-            "cache_style": s.spec.cache_style,
-            "kind": s.spec.kind,
-            "deployment": key.deployment if key else None,
-            "key_alias": key.alias if key else None,
-            "key_hash": key.hashed if key else None,
-            "key_user": key.user if key else None,
-            "team_id": key.team_id if key else None,
-            "team_alias": key.team_alias if key else None,
-            "requester_ip": key.ip if key else None,
-            "request_tags": json.dumps(list(s.tags)),
-            "service": s.service,
-            "span_labels": json.dumps(s.span_labels),
-            "content_share": s.profile.content_share,
-            "account": s.account,
-            "multi_turn": s.profile.turns > 0,
-        })
+        rows.append(
+            {
+                "stream": i,
+                "stream_name": s.name,
+                "channel": s.channel,
+                "via_gateway": s.via_gateway,
+                "truth_team": team,
+                "truth_feature": feature,
+                "real_team": s.team,
+                "real_feature": s.feature,
+                "model_key": s.model,
+                "model": s.spec.name,
+                "provider": s.spec.provider,
+                "litellm_provider": s.spec.litellm_provider,
+                "otel_provider": s.spec.otel_provider,
+                "otel_system": s.spec.otel_system,
+                "model_group": s.spec.model_group,
+                "deployment_id": hashlib.sha256(f"{s.model}@{key.deployment if key else ''}".encode()).hexdigest(),
+                "api_base": s.spec.api_base,
+                "cache_style": s.spec.cache_style,
+                "kind": s.spec.kind,
+                "deployment": key.deployment if key else None,
+                "key_alias": key.alias if key else None,
+                "key_hash": key.hashed if key else None,
+                "key_user": key.user if key else None,
+                "team_id": key.team_id if key else None,
+                "team_alias": key.team_alias if key else None,
+                "requester_ip": key.ip if key else None,
+                "request_tags": json.dumps(list(s.tags)),
+                "service": s.service,
+                "span_labels": json.dumps(s.span_labels),
+                "content_share": s.profile.content_share,
+                "account": s.account,
+                "multi_turn": s.profile.turns > 0,
+            }
+        )
     return pl.DataFrame(rows).with_columns(pl.col("stream").cast(pl.Int32))
 
 
@@ -108,8 +110,12 @@ def _timeline(counts: np.ndarray, batch: np.ndarray, rng: np.random.Generator) -
     """
     n = int(counts.sum())
     offsets = np.concatenate([[0], np.cumsum(counts)])
-    out = {"seconds": np.empty(n), "turn": np.zeros(n, dtype=np.int64),
-           "session": np.full(n, -1, dtype=np.int64), "end_user": np.full(n, -1, dtype=np.int64)}
+    out = {
+        "seconds": np.empty(n),
+        "turn": np.zeros(n, dtype=np.int64),
+        "session": np.full(n, -1, dtype=np.int64),
+        "end_user": np.full(n, -1, dtype=np.int64),
+    }
     night = _hour_probs("night")
     next_session = 0
     for i, s in enumerate(STREAMS):
@@ -136,8 +142,9 @@ def _timeline(counts: np.ndarray, batch: np.ndarray, rng: np.random.Generator) -
     return out
 
 
-def _tokens(stream: np.ndarray, turn: np.ndarray, day_index: int, fx: Effects,
-            rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _tokens(
+    stream: np.ndarray, turn: np.ndarray, day_index: int, fx: Effects, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Inclusive token counts: a cacheable prefix (system prompt + earlier turns) plus a fresh tail;
     cache reads/writes per the model's caching style; reasoning inside the output."""
     n = stream.size
@@ -151,11 +158,14 @@ def _tokens(stream: np.ndarray, turn: np.ndarray, day_index: int, fx: Effects,
     hit = (rng.random(n) < fx.cache_hit[stream, day_index]) & (cacheable > 0)
     writes_on_miss = rng.random(n) < 0.85
     big_enough = cacheable >= MIN_CACHEABLE
-    cache_read = np.select(
-        [style == 2, (style == 1) & big_enough, (style == 3) & big_enough],
-        [cacheable, cacheable // 128 * 128, cacheable],
-        0,
-    ) * hit
+    cache_read = (
+        np.select(
+            [style == 2, (style == 1) & big_enough, (style == 3) & big_enough],
+            [cacheable, cacheable // 128 * 128, cacheable],
+            0,
+        )
+        * hit
+    )
     # Anthropic-style: a miss writes the prefix; a hit in a conversation writes the new turn
     cache_write = np.where(
         style == 2,
@@ -163,17 +173,30 @@ def _tokens(stream: np.ndarray, turn: np.ndarray, day_index: int, fx: Effects,
         0,
     )
     embedding = np.array([s.spec.kind == "embedding" for s in STREAMS])[stream]
-    visible = np.maximum(np.round(np.exp(rng.normal(
-        np.log(np.maximum(_per_stream(stream, "output"), 1)), _per_stream(stream, "output_sigma")))), 1)
+    visible = np.maximum(
+        np.round(
+            np.exp(
+                rng.normal(np.log(np.maximum(_per_stream(stream, "output"), 1)), _per_stream(stream, "output_sigma"))
+            )
+        ),
+        1,
+    )
     visible = np.where(embedding, 0, visible).astype(np.int64)
     ratio = _per_stream(stream, "reasoning")
     reasoning = np.where(ratio > 0, np.round(visible * ratio * np.exp(rng.normal(0.0, 0.5, n))), 0).astype(np.int64)
-    return {"input_tokens": input_tokens, "cache_read_tokens": cache_read, "cache_write_tokens": cache_write,
-            "output_tokens": visible + reasoning, "reasoning_tokens": reasoning, "embedding": embedding}
+    return {
+        "input_tokens": input_tokens,
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
+        "output_tokens": visible + reasoning,
+        "reasoning_tokens": reasoning,
+        "embedding": embedding,
+    }
 
 
-def simulate_day(day: date, day_index: int, counts: np.ndarray, fx: Effects, rng: np.random.Generator,
-                 first: int = 0) -> pl.DataFrame:
+def simulate_day(
+    day: date, day_index: int, counts: np.ndarray, fx: Effects, rng: np.random.Generator, first: int = 0
+) -> pl.DataFrame:
     """All requests of one day (gateway-visible and bypass), one row each, grouped by stream.
 
     `first` numbers the request ids on when a big day is simulated in slices (see generator.SLICE_REQUESTS)."""
@@ -186,8 +209,9 @@ def simulate_day(day: date, day_index: int, counts: np.ndarray, fx: Effects, rng
 
     ok = rng.random(n) >= fx.error_rate[stream, day_index]
     tokens = {name: np.where(ok, values, 0) for name, values in tokens.items()}  # failures carry no usage
-    retries = np.where(fx.retries[stream, day_index], rng.integers(1, 4, size=n),
-                       (rng.random(n) < 0.004).astype(np.int64))
+    retries = np.where(
+        fx.retries[stream, day_index], rng.integers(1, 4, size=n), (rng.random(n) < 0.004).astype(np.int64)
+    )
 
     latency_ms = np.where(
         embedding,
@@ -199,22 +223,24 @@ def simulate_day(day: date, day_index: int, counts: np.ndarray, fx: Effects, rng
     # the request must end inside its UTC day
     start_us = np.minimum((when["seconds"] * 1e6).astype(np.int64), DAY_US - latency_ms * 1000 - 1)
 
-    return pl.DataFrame({
-        "stream": stream,
-        "uid": unique_hex(rng, day_index, n, first),
-        "start_us": np.maximum(start_us, 0),
-        "latency_ms": latency_ms,
-        "ttft_ms": ttft_ms,
-        "ok": ok,
-        "is_batch": batch,
-        "turn": when["turn"],
-        "session": when["session"],
-        "end_user": when["end_user"],
-        "retries": retries,
-        **tokens,
-        "spend": _catalog_cost(day, stream, tokens, batch),
-        "content_roll": rng.random(n),
-    })
+    return pl.DataFrame(
+        {
+            "stream": stream,
+            "uid": unique_hex(rng, day_index, n, first),
+            "start_us": np.maximum(start_us, 0),
+            "latency_ms": latency_ms,
+            "ttft_ms": ttft_ms,
+            "ok": ok,
+            "is_batch": batch,
+            "turn": when["turn"],
+            "session": when["session"],
+            "end_user": when["end_user"],
+            "retries": retries,
+            **tokens,
+            "spend": _catalog_cost(day, stream, tokens, batch),
+            "content_roll": rng.random(n),
+        }
+    )
 
 
 def _catalog_cost(day: date, stream: np.ndarray, tokens: dict[str, np.ndarray], batch: np.ndarray) -> np.ndarray:
@@ -227,6 +253,10 @@ def _catalog_cost(day: date, stream: np.ndarray, tokens: dict[str, np.ndarray], 
 
     read, write = tokens["cache_read_tokens"], tokens["cache_write_tokens"]
     uncached = tokens["input_tokens"] - read - write
-    cost = (uncached * per_token("input") + read * per_token("cache_read") + write * per_token("cache_write")
-            + tokens["output_tokens"] * per_token("output"))
+    cost = (
+        uncached * per_token("input")
+        + read * per_token("cache_read")
+        + write * per_token("cache_write")
+        + tokens["output_tokens"] * per_token("output")
+    )
     return np.where(batch, cost * float(BATCH_DISCOUNT), cost)

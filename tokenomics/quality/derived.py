@@ -79,7 +79,10 @@ def _duplicated_key(*keys: str) -> Derived:
             return pl.repeat(None, frame.height, dtype=pl.String, eager=True)
         flagged = frame.select(keys).join(
             repeated.cast(frame.select(keys).schema).with_columns(pl.lit(True).alias("_dup")),
-            on=keys, how="left", nulls_equal=True, maintain_order="left",
+            on=keys,
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
         )
         return flagged.select(pl.when(pl.col("_dup")).then(key)).to_series()
 

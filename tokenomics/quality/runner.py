@@ -109,7 +109,9 @@ def _run(vd: Any, frame: pl.DataFrame, params: dict[str, Any]) -> dict[str, tupl
         )
     return {
         r.expectation_config.meta["check"]: (
-            bool(r.success), dict(r.result or {}), _exception_message(r.exception_info)
+            bool(r.success),
+            dict(r.result or {}),
+            _exception_message(r.exception_info),
         )
         for r in result.results
     }
@@ -289,8 +291,9 @@ class _Chunked(Protocol):
     def chunks(self, rows: int) -> Iterator[pl.DataFrame]: ...
 
 
-def _run_gx(compiled: _Compiled, narrow: _Chunked, exps: Sequence[Expectation], params: dict[str, Any],
-            chunk_rows: int) -> dict[str, _Tally]:
+def _run_gx(
+    compiled: _Compiled, narrow: _Chunked, exps: Sequence[Expectation], params: dict[str, Any], chunk_rows: int
+) -> dict[str, _Tally]:
     """Shape checks once on a zero-row frame, row checks on each chunk of the narrow frame."""
     tallies = {e.name: _Tally() for e in exps}
     batches = {

@@ -77,17 +77,28 @@ def daily_cost_by_team(frame: pl.DataFrame) -> alt.Chart:
 
 def bill_vs_gateway(frame: pl.DataFrame) -> alt.Chart:
     """Columns provider, billed_usd, gateway_usd: the two amounts side by side per provider."""
-    long = frame.select("provider", "billed_usd", "gateway_usd").unpivot(
-        index="provider", variable_name="amount", value_name="usd"
-    ).with_columns(pl.col("amount").replace({"billed_usd": "billed", "gateway_usd": "gateway estimate"}))
+    long = (
+        frame.select("provider", "billed_usd", "gateway_usd")
+        .unpivot(index="provider", variable_name="amount", value_name="usd")
+        .with_columns(pl.col("amount").replace({"billed_usd": "billed", "gateway_usd": "gateway estimate"}))
+    )
     return (
-        alt.Chart(alt.Data(values=_rows(long)), width=WIDTH, height=alt.Step(14), title="Bill vs gateway estimate per provider")
+        alt.Chart(
+            alt.Data(values=_rows(long)),
+            width=WIDTH,
+            height=alt.Step(14),
+            title="Bill vs gateway estimate per provider",
+        )
         .mark_bar()
         .encode(
             y=alt.Y("provider:N", title=None),
             yOffset=alt.YOffset("amount:N"),
             x=alt.X("usd:Q", title="USD this month", axis=alt.Axis(format="$,.2f")),
-            color=alt.Color("amount:N", scale=alt.Scale(range=["#4c78a8", "#f58518"]), legend=alt.Legend(title=None, orient="bottom")),
+            color=alt.Color(
+                "amount:N",
+                scale=alt.Scale(range=["#4c78a8", "#f58518"]),
+                legend=alt.Legend(title=None, orient="bottom"),
+            ),
             tooltip=["provider:N", "amount:N", alt.Tooltip("usd:Q", format=MONEY_AXIS)],
         )
     )
@@ -102,11 +113,20 @@ def gap_by_cause(frame: pl.DataFrame) -> alt.Chart:
         .filter(pl.col("usd") != 0)
     )
     return (
-        alt.Chart(alt.Data(values=_rows(long)), width=WIDTH, height=alt.Step(22), title="What the gap is made of (billed − gateway)")
+        alt.Chart(
+            alt.Data(values=_rows(long)),
+            width=WIDTH,
+            height=alt.Step(22),
+            title="What the gap is made of (billed − gateway)",
+        )
         .mark_bar()
         .encode(
             y=alt.Y("provider:N", title=None),
-            x=alt.X("sum(usd):Q", title="USD this month (positive: billed more than the gateway saw)", axis=alt.Axis(format="$,.2f")),
+            x=alt.X(
+                "sum(usd):Q",
+                title="USD this month (positive: billed more than the gateway saw)",
+                axis=alt.Axis(format="$,.2f"),
+            ),
             color=alt.Color("cause:N", legend=alt.Legend(title="cause", orient="bottom")),
             tooltip=["provider:N", "cause:N", alt.Tooltip("sum(usd):Q", format=MONEY_AXIS)],
         )
@@ -117,7 +137,10 @@ def incident_series(frame: pl.DataFrame, title: str, unit: str) -> alt.LayerChar
     """Columns day, value, expected, lower, upper, flagged: the series, its expected band, flagged days."""
     fmt = MONEY_AXIS if unit == "$" else ",.3~f"
     # a band that widens on sparse history would flatten the series: the y axis follows the values
-    top = max(float(cast(float, frame["value"].max() or 0)), float(cast(float, frame["expected"].max() or 0))) * 1.25 or 1.0
+    top = (
+        max(float(cast(float, frame["value"].max() or 0)), float(cast(float, frame["expected"].max() or 0))) * 1.25
+        or 1.0
+    )
     y_scale = alt.Scale(domain=[0, top], clamp=True)
     base = alt.Chart(alt.Data(values=_rows(frame)), width=WIDTH, height=200, title=title)
     band = base.mark_area(opacity=0.25, color="#4c78a8", clip=True).encode(
@@ -125,20 +148,28 @@ def incident_series(frame: pl.DataFrame, title: str, unit: str) -> alt.LayerChar
     )
     expected = base.mark_line(strokeDash=[4, 3], color="#4c78a8").encode(x=_day_axis(), y="expected:Q")
     value = base.mark_line(color="#222", point=alt.OverlayMarkDef(color="#222", size=18)).encode(
-        x=_day_axis(), y="value:Q", tooltip=["day:O", alt.Tooltip("value:Q", format=fmt), alt.Tooltip("expected:Q", format=fmt)]
+        x=_day_axis(),
+        y="value:Q",
+        tooltip=["day:O", alt.Tooltip("value:Q", format=fmt), alt.Tooltip("expected:Q", format=fmt)],
     )
-    flagged = base.transform_filter("datum.flagged").mark_point(color="#d62728", size=120, filled=True).encode(
-        x=_day_axis(), y="value:Q"
+    flagged = (
+        base.transform_filter("datum.flagged")
+        .mark_point(color="#d62728", size=120, filled=True)
+        .encode(x=_day_axis(), y="value:Q")
     )
     return alt.layer(band, expected, value, flagged)
 
 
 def budget_burn(frame: pl.DataFrame) -> alt.FacetChart:
     """Columns budget, day, spent_usd, forecast_usd, budget_usd: month-to-date spend against forecast and budget."""
-    long = frame.select("budget", "day", "spent_usd", "forecast_usd", "budget_usd").unpivot(
-        index=["budget", "day"], variable_name="line", value_name="usd"
-    ).with_columns(
-        pl.col("line").replace({"spent_usd": "spent to date", "forecast_usd": "month-end forecast", "budget_usd": "budget"})
+    long = (
+        frame.select("budget", "day", "spent_usd", "forecast_usd", "budget_usd")
+        .unpivot(index=["budget", "day"], variable_name="line", value_name="usd")
+        .with_columns(
+            pl.col("line").replace(
+                {"spent_usd": "spent to date", "forecast_usd": "month-end forecast", "budget_usd": "budget"}
+            )
+        )
     )
     lines = (
         alt.Chart(width=250, height=140)
@@ -148,19 +179,26 @@ def budget_burn(frame: pl.DataFrame) -> alt.FacetChart:
             y=alt.Y("usd:Q", title="USD", axis=alt.Axis(format="$,.0f")),
             color=alt.Color(
                 "line:N",
-                scale=alt.Scale(domain=["spent to date", "month-end forecast", "budget"], range=["#4c78a8", "#f58518", "#d62728"]),
+                scale=alt.Scale(
+                    domain=["spent to date", "month-end forecast", "budget"], range=["#4c78a8", "#f58518", "#d62728"]
+                ),
                 legend=alt.Legend(title=None, orient="bottom"),
             ),
             strokeDash=alt.StrokeDash(
                 "line:N",
-                scale=alt.Scale(domain=["spent to date", "month-end forecast", "budget"], range=[[1, 0], [5, 3], [2, 2]]),
+                scale=alt.Scale(
+                    domain=["spent to date", "month-end forecast", "budget"], range=[[1, 0], [5, 3], [2, 2]]
+                ),
                 legend=None,
             ),
             tooltip=["budget:N", "day:O", "line:N", alt.Tooltip("usd:Q", format=MONEY_AXIS)],
         )
     )
     return alt.FacetChart(
-        data=alt.Data(values=_rows(long)), spec=lines, facet=alt.Facet("budget:N", title=None), columns=2,
+        data=alt.Data(values=_rows(long)),
+        spec=lines,
+        facet=alt.Facet("budget:N", title=None),
+        columns=2,
         title="Budget burn vs forecast",
     ).resolve_scale(y="independent")
 
@@ -168,7 +206,12 @@ def budget_burn(frame: pl.DataFrame) -> alt.FacetChart:
 def savings_ranked(frame: pl.DataFrame) -> alt.Chart:
     """Columns label, opportunity, monthly_savings_usd: largest first."""
     return (
-        alt.Chart(alt.Data(values=_rows(frame)), width=WIDTH - 160, height=alt.Step(18), title="Savings opportunities (USD per month)")
+        alt.Chart(
+            alt.Data(values=_rows(frame)),
+            width=WIDTH - 160,
+            height=alt.Step(18),
+            title="Savings opportunities (USD per month)",
+        )
         .mark_bar()
         .encode(
             y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
@@ -181,11 +224,20 @@ def savings_ranked(frame: pl.DataFrame) -> alt.Chart:
 
 def self_host_vs_api(frame: pl.DataFrame) -> alt.Chart:
     """Columns open_model, utilization_pct, api_monthly_usd, monthly_self_host_usd."""
-    long = frame.select("open_model", "utilization_pct", "api_monthly_usd", "monthly_self_host_usd").unpivot(
-        index=["open_model", "utilization_pct"], variable_name="cost", value_name="usd"
-    ).with_columns(pl.col("cost").replace({"api_monthly_usd": "API cost today", "monthly_self_host_usd": "self-hosted GPUs"}))
+    long = (
+        frame.select("open_model", "utilization_pct", "api_monthly_usd", "monthly_self_host_usd")
+        .unpivot(index=["open_model", "utilization_pct"], variable_name="cost", value_name="usd")
+        .with_columns(
+            pl.col("cost").replace({"api_monthly_usd": "API cost today", "monthly_self_host_usd": "self-hosted GPUs"})
+        )
+    )
     return (
-        alt.Chart(alt.Data(values=_rows(long)), width=WIDTH, height=220, title="Self-hosting: API cost vs GPU cost per utilisation")
+        alt.Chart(
+            alt.Data(values=_rows(long)),
+            width=WIDTH,
+            height=220,
+            title="Self-hosting: API cost vs GPU cost per utilisation",
+        )
         .mark_line(point=True)
         .encode(
             x=alt.X("utilization_pct:Q", title="assumed GPU utilisation (%)"),

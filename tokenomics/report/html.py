@@ -104,7 +104,9 @@ class _Warehouse:
         return all(t in self.tables for t in tables)
 
 
-def _published_rows(section: Section, w: _Warehouse, table: str, sql: str, params: list, none_found: str) -> pl.DataFrame | None:
+def _published_rows(
+    section: Section, w: _Warehouse, table: str, sql: str, params: list, none_found: str
+) -> pl.DataFrame | None:
     """The rows a section draws, or None once the section says why it has none (table not published, no rows)."""
     if not w.has(table):
         section.empty = f"{table} is not published"
@@ -134,7 +136,9 @@ def _cost_section(w: _Warehouse, month: str) -> Section:
         "FROM usage_daily WHERE strftime(day, '%Y-%m') = ? GROUP BY team ORDER BY cost_usd DESC",
         [month],
     )
-    section = Section("Spend over time", "What the gateways' traffic cost per day, by team, at catalog and override prices.")
+    section = Section(
+        "Spend over time", "What the gateways' traffic cost per day, by team, at catalog and override prices."
+    )
     if daily.height == 0:
         section.empty = "no gateway usage published for this month"
         return section
@@ -199,16 +203,26 @@ def _incident_frame(w: _Warehouse, incident: dict, end: date) -> tuple[pl.DataFr
         where.append("coalesce(model_id, model) = ?")
         params.append(incident["model"])
     sums = ", ".join(f'sum("{c}")::DOUBLE AS "{c}"' for c in cols)
-    daily = w.frame(f"SELECT day, {sums} FROM usage_daily WHERE {' AND '.join(where)} GROUP BY day ORDER BY day", params)
+    daily = w.frame(
+        f"SELECT day, {sums} FROM usage_daily WHERE {' AND '.join(where)} GROUP BY day ORDER BY day", params
+    )
     num = pl.sum_horizontal([pl.col(c) for c in metric.numerator])
     value = num / pl.sum_horizontal([pl.col(c) for c in metric.denominator]) if metric.is_ratio else num
     series = daily.select("day", pl.lit("incident").alias("series"), value.cast(pl.Float64).alias("value"))
     scored = detect(series, metric.params) if series.height else series
     first, last = incident["day"], incident["last_day"] or incident["day"]
-    out = scored.select(
-        "day", "value", "expected", "lower", "upper",
-        (pl.col("is_anomaly").fill_null(False) | pl.col("day").is_between(first, last)).alias("flagged"),
-    ) if series.height else pl.DataFrame()
+    out = (
+        scored.select(
+            "day",
+            "value",
+            "expected",
+            "lower",
+            "upper",
+            (pl.col("is_anomaly").fill_null(False) | pl.col("day").is_between(first, last)).alias("flagged"),
+        )
+        if series.height
+        else pl.DataFrame()
+    )
     return out, metric.unit
 
 
@@ -293,7 +307,16 @@ def _savings_section(w: _Warehouse, month: str) -> Section:
     section.charts.append(charts.to_svg(charts.savings_ranked(frame)))
     section.tables.append(
         table_html(
-            frame.select("opportunity", "team", "feature", "model", "target_model", "current_monthly_usd", "monthly_savings_usd", "confidence"),
+            frame.select(
+                "opportunity",
+                "team",
+                "feature",
+                "model",
+                "target_model",
+                "current_monthly_usd",
+                "monthly_savings_usd",
+                "confidence",
+            ),
             {"current_monthly_usd": money, "monthly_savings_usd": money},
         )
     )
@@ -318,9 +341,22 @@ def _tco_section(w: _Warehouse, month: str) -> Section:
     section.charts.append(charts.to_svg(charts.self_host_vs_api(frame)))
     section.tables.append(
         table_html(
-            frame.select("open_model", "gpu", "utilization_pct", "gpus_needed", "api_monthly_usd", "monthly_self_host_usd", "monthly_savings_usd"),
-            {"utilization_pct": lambda v: f"{float(v):.0f}%", "gpus_needed": integer, "api_monthly_usd": money,
-             "monthly_self_host_usd": money, "monthly_savings_usd": money},
+            frame.select(
+                "open_model",
+                "gpu",
+                "utilization_pct",
+                "gpus_needed",
+                "api_monthly_usd",
+                "monthly_self_host_usd",
+                "monthly_savings_usd",
+            ),
+            {
+                "utilization_pct": lambda v: f"{float(v):.0f}%",
+                "gpus_needed": integer,
+                "api_monthly_usd": money,
+                "monthly_self_host_usd": money,
+                "monthly_savings_usd": money,
+            },
         )
     )
     verdicts = frame.group_by("open_model", maintain_order=True).agg(pl.col("verdict").first())["verdict"].to_list()
@@ -375,8 +411,12 @@ def render_report(warehouse: Path, month: str | None = None) -> str:
             raise ValueError(f"--month '{month}' is not a month; use YYYY-MM, e.g. 2026-03") from None
     month = month or latest_month(warehouse)
     sections, kpis = build_sections(warehouse, month)
-    cards = [("gateway cost", money(kpis["cost"] or 0)), ("requests", integer(kpis["requests"] or 0)),
-             ("days published", str(kpis["days"] or 0)), ("unattributed", percent(kpis["unattributed"] or 0))]
+    cards = [
+        ("gateway cost", money(kpis["cost"] or 0)),
+        ("requests", integer(kpis["requests"] or 0)),
+        ("days published", str(kpis["days"] or 0)),
+        ("unattributed", percent(kpis["unattributed"] or 0)),
+    ]
     if kpis.get("billed") is not None:
         cards.insert(1, ("billed by providers", money(kpis["billed"])))
     parts = [
@@ -386,10 +426,12 @@ def render_report(warehouse: Path, month: str | None = None) -> str:
         f"<title>Tokenomics report {html.escape(month)}</title><style>{CSS}</style></head><body>",
         f"<h1>Tokenomics report: {html.escape(month)}</h1>",
         f'<p class="lead">Where the LLM tokens and dollars went, from {html.escape(warehouse.name)}. All amounts in USD.</p>',
-        '<div class="kpis">' + "".join(f'<div class="kpi">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards) + "</div>",
+        '<div class="kpis">'
+        + "".join(f'<div class="kpi">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards)
+        + "</div>",
     ]
     for s in sections:
-        parts.append(f"<section><h2>{html.escape(s.title)}</h2><p class=\"lead\">{html.escape(s.lead)}</p>")
+        parts.append(f'<section><h2>{html.escape(s.title)}</h2><p class="lead">{html.escape(s.lead)}</p>')
         if s.empty:
             parts.append(f'<p class="empty">{html.escape(s.empty)}</p>')
         else:
@@ -397,7 +439,9 @@ def render_report(warehouse: Path, month: str | None = None) -> str:
             parts.append(f'<div class="row">{figures}<div class="tables">{"".join(s.tables)}</div></div>')
         parts.append("</section>")
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    parts.append(f"<footer>Generated by tokenomics report at {stamp}. Works offline; print it as it is.</footer></body></html>")
+    parts.append(
+        f"<footer>Generated by tokenomics report at {stamp}. Works offline; print it as it is.</footer></body></html>"
+    )
     return "\n".join(parts)
 
 

@@ -19,7 +19,9 @@ class Summary:
     unattributed_share: float
     unpriced_share: float
     days: int
-    bill_match: pl.DataFrame = field(default_factory=pl.DataFrame)  # per provider: billed, gateway estimate, capture rate, main cause
+    bill_match: pl.DataFrame = field(
+        default_factory=pl.DataFrame
+    )  # per provider: billed, gateway estimate, capture rate, main cause
     budgets: pl.DataFrame = field(default_factory=pl.DataFrame)  # latest budget_status rows
     incidents: pl.DataFrame = field(default_factory=pl.DataFrame)  # this month's anomaly incidents
 
@@ -108,11 +110,17 @@ def summary_markdown(summary: Summary) -> str:
             f"Total cost this month: **${summary.total_cost_usd:,.2f}** over {summary.days} published days. "
             f"Unattributed share of cost: {summary.unattributed_share:.1%}. "
             f"Unpriced share of requests: {summary.unpriced_share:.2%}.",
-            "## Cost by team", table(summary.by_team),
-            "## Top features", table(summary.top_features),
-            "## Top models", table(summary.top_models),
-            "## Does the bill match? (this month)", table(summary.bill_match),
-            "## Budgets", table(summary.budgets),
-            "## Latest anomaly incidents", table(summary.incidents),
+            "## Cost by team",
+            table(summary.by_team),
+            "## Top features",
+            table(summary.top_features),
+            "## Top models",
+            table(summary.top_models),
+            "## Does the bill match? (this month)",
+            table(summary.bill_match),
+            "## Budgets",
+            table(summary.budgets),
+            "## Latest anomaly incidents",
+            table(summary.incidents),
         ]
     )

@@ -37,18 +37,24 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    yield from ap.read_reports(path, source=SOURCE, table="billing_lines", stage=_stage_cost, csv=False,
-                               chunk_rows=chunk_rows)
+    yield from ap.read_reports(
+        path, source=SOURCE, table="billing_lines", stage=_stage_cost, csv=False, chunk_rows=chunk_rows
+    )
 
 
 def token_type(raw: pl.Expr, cost_type: pl.Expr) -> pl.Expr:
     """Canonical token type of a cost line; 'other' for non-token costs, null when unknown."""
     return (
-        pl.when(raw == "uncached_input_tokens").then(pl.lit("input"))
-        .when(raw == "output_tokens").then(pl.lit("output"))
-        .when(raw == "cache_read_input_tokens").then(pl.lit("cache_read"))
-        .when(raw.str.starts_with("cache_creation")).then(pl.lit("cache_write"))
-        .when(raw.is_not_null() | (cost_type.is_not_null() & (cost_type != "tokens"))).then(pl.lit("other"))
+        pl.when(raw == "uncached_input_tokens")
+        .then(pl.lit("input"))
+        .when(raw == "output_tokens")
+        .then(pl.lit("output"))
+        .when(raw == "cache_read_input_tokens")
+        .then(pl.lit("cache_read"))
+        .when(raw.str.starts_with("cache_creation"))
+        .then(pl.lit("cache_write"))
+        .when(raw.is_not_null() | (cost_type.is_not_null() & (cost_type != "tokens")))
+        .then(pl.lit("other"))
         .otherwise(pl.lit(None, pl.String))
     )
 

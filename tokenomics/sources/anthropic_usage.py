@@ -42,8 +42,9 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    yield from ap.read_reports(path, source=SOURCE, table="provider_usage", stage=_stage_usage, csv=False,
-                               chunk_rows=chunk_rows)
+    yield from ap.read_reports(
+        path, source=SOURCE, table="provider_usage", stage=_stage_usage, csv=False, chunk_rows=chunk_rows
+    )
 
 
 def _stage_usage(rows: pl.DataFrame) -> pl.DataFrame:

@@ -78,9 +78,7 @@ def read_reports(
         yield Staged(table, stage(kept), skipped)
 
 
-def read_report_rows(
-    path: Path, *, source: str, chunk_rows: int, csv: bool = True
-) -> Iterator[pl.DataFrame]:
+def read_report_rows(path: Path, *, source: str, chunk_rows: int, csv: bool = True) -> Iterator[pl.DataFrame]:
     """All-text row frames with `_line`, `_page`, `_reject` from JSON pages or (if `csv`) a CSV export."""
     path = Path(path)
     with open(path, "rb") as fh:
@@ -93,7 +91,7 @@ def read_report_rows(
         for chunk in iter_csv_chunks(path, source=source, chunk_rows=chunk_rows):
             yield chunk.with_columns(pl.lit(None, pl.Int64).alias("_page"), pl.lit(None, pl.String).alias("_reject"))
     else:
-        raise ReaderError(source, path, "expected JSON report pages ({\"data\": [...]}), found something else", line=1)
+        raise ReaderError(source, path, 'expected JSON report pages ({"data": [...]}), found something else', line=1)
 
 
 def _page_rows(path: Path, source: str) -> Iterator[list[dict[str, str | int | None]]]:
@@ -171,9 +169,7 @@ def _frame(rows: list[dict[str, str | int | None]]) -> pl.DataFrame:
     for marker in MARKERS:
         if marker not in frame.columns:
             frame = frame.with_columns(pl.lit(None).alias(marker))
-    return frame.with_columns(
-        pl.exclude("_line", "_page").cast(pl.String), pl.col("_line", "_page").cast(pl.Int64)
-    )
+    return frame.with_columns(pl.exclude("_line", "_page").cast(pl.String), pl.col("_line", "_page").cast(pl.Int64))
 
 
 def split_unread(rows: pl.DataFrame, kind: str | None = None) -> tuple[pl.DataFrame, int]:
@@ -201,6 +197,7 @@ def field(rows: pl.DataFrame, *names: str) -> pl.Expr:
 
 def openai_bucket(rows: pl.DataFrame) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """(start, end, start text) of an OpenAI bucket: Unix seconds, or the CSV export's `*_iso` columns."""
+
     def bound(name: str) -> pl.Expr:
         return pl.coalesce(parse_timestamp(field(rows, name)), parse_timestamp(field(rows, f"{name}_iso")))
 
@@ -234,9 +231,11 @@ def line_id(rows: pl.DataFrame, start: pl.Expr, end: pl.Expr, ignore: tuple[str,
         value = pl.col(name).str.strip_chars()
         lower = value.str.to_lowercase()
         value = (
-            pl.when(value.str.contains(NUMBER)).then(pl.lit(None, pl.String))
+            pl.when(value.str.contains(NUMBER))
+            .then(pl.lit(None, pl.String))
             # the CSV export writes FALSE where the API writes false: one spelling for the id
-            .when(lower.is_in(["true", "false"])).then(lower)
+            .when(lower.is_in(["true", "false"]))
+            .then(lower)
             .otherwise(value)
         )
         parts.append(pl.lit(f"{name}=") + value)

@@ -28,8 +28,15 @@ from tokenomics.sources.normalize import Staged
 SOURCE = "aws_cur"
 TABLES = ("billing_lines",)
 
-REQUIRED = [(name,) for name in ("line_item_usage_start_date", "line_item_usage_type",
-                                 "line_item_unblended_cost", "line_item_currency_code")]
+REQUIRED = [
+    (name,)
+    for name in (
+        "line_item_usage_start_date",
+        "line_item_usage_type",
+        "line_item_unblended_cost",
+        "line_item_currency_code",
+    )
+]
 """Columns a CUR cannot be read without (checked before any row is read)."""
 TOKEN_USAGE = r"(input|output)[-_]?token|cache[-_]?(read|write)"
 
@@ -39,8 +46,9 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    yield from cb.read_bill(Path(path), source=SOURCE, required=REQUIRED, keep=_is_bedrock, stage=_stage,
-                            chunk_rows=chunk_rows)
+    yield from cb.read_bill(
+        Path(path), source=SOURCE, required=REQUIRED, keep=_is_bedrock, stage=_stage, chunk_rows=chunk_rows
+    )
 
 
 def _product_field(raw: pl.DataFrame, cols: cb.Columns, key: str, flat: str) -> pl.Expr:
@@ -77,7 +85,7 @@ def _tags(raw: pl.DataFrame, cols: cb.Columns) -> pl.Expr:
 
 def _tag_key(column: str) -> str:
     """`resourceTags/user:team` or `resource_tags_user_team` -> `team`; AWS tags keep their `aws:` prefix."""
-    key = column.split("/", 1)[1] if "/" in column else column[len("resource_tags_"):]
+    key = column.split("/", 1)[1] if "/" in column else column[len("resource_tags_") :]
     return key.removeprefix("user:").removeprefix("user_")
 
 

@@ -38,8 +38,15 @@ COST = ("CostInBillingCurrency", "Cost", "PreTaxCost")
 CURRENCY = ("BillingCurrency", "BillingCurrencyCode", "Currency")
 
 
-REQUIRED = [("Date", "UsageDate", "BillingPeriodStartDate"), ("MeterCategory",), ("MeterName",), ("Quantity",),
-            ("UnitOfMeasure",), COST, CURRENCY]
+REQUIRED = [
+    ("Date", "UsageDate", "BillingPeriodStartDate"),
+    ("MeterCategory",),
+    ("MeterName",),
+    ("Quantity",),
+    ("UnitOfMeasure",),
+    COST,
+    CURRENCY,
+]
 """Columns an export cannot be read without: a usage date (or a billing period, in a monthly export)."""
 
 
@@ -53,8 +60,9 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    yield from cb.read_bill(Path(path), source=SOURCE, required=REQUIRED, keep=_is_ai_meter, stage=_stage,
-                            chunk_rows=chunk_rows)
+    yield from cb.read_bill(
+        Path(path), source=SOURCE, required=REQUIRED, keep=_is_ai_meter, stage=_stage, chunk_rows=chunk_rows
+    )
 
 
 def _field(raw: pl.DataFrame, cols: cb.Columns, *names: str) -> pl.Expr:

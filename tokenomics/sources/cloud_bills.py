@@ -237,6 +237,7 @@ def decimal(frame: pl.DataFrame, name: str | None) -> pl.Expr:
 
 # ---------------------------------------------------------------- timestamps
 
+
 def utc_timestamp(frame: pl.DataFrame, name: str | None) -> pl.Expr:
     """A column as a UTC timestamp: Parquet timestamps (naive ones are UTC) or text (`parse_utc`)."""
     if name is None:
@@ -278,8 +279,7 @@ def tags_from_columns(columns: dict[str, str]) -> pl.Expr:
     if not columns:
         return pl.lit(None, pl.String)
     pairs = pl.concat_list(
-        pl.struct(pl.lit(key).alias("key"), pl.col(col).cast(pl.String).alias("value"))
-        for key, col in columns.items()
+        pl.struct(pl.lit(key).alias("key"), pl.col(col).cast(pl.String).alias("value")) for key, col in columns.items()
     ).list.eval(pl.element().filter(pl.element().struct.field("value").is_not_null()))
     return tags_from_pairs(pairs)
 
@@ -437,4 +437,3 @@ def complete(
         "_line",
         pl.coalesce(*checks).alias("_reject"),
     )
-

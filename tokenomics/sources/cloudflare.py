@@ -31,8 +31,18 @@ TABLES = ("usage_events",)
 LOG_FIELDS: dict[str, pl.DataType] = {
     name: pl.String()
     for name in (
-        "id", "created_at", "provider", "model", "tokens_in", "tokens_out", "cost", "success", "cached",
-        "status_code", "duration", "metadata",
+        "id",
+        "created_at",
+        "provider",
+        "model",
+        "tokens_in",
+        "tokens_out",
+        "cost",
+        "success",
+        "cached",
+        "status_code",
+        "duration",
+        "metadata",
     )
 }
 """Fields read from a gateway log; everything else (request/response heads included) is never parsed."""
@@ -45,8 +55,9 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one AI Gateway logs file."""
-    yield from gw.read_logs(path, source=SOURCE, fields=LOG_FIELDS, stage=stage_logs, envelope="result",
-                            chunk_rows=chunk_rows)
+    yield from gw.read_logs(
+        path, source=SOURCE, fields=LOG_FIELDS, stage=stage_logs, envelope="result", chunk_rows=chunk_rows
+    )
 
 
 def stage_logs(frame: pl.DataFrame) -> Staged:

@@ -41,8 +41,9 @@ def sniff(path: Path, head: bytes) -> bool:
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    yield from cb.read_bill(Path(path), source=SOURCE, required=REQUIRED, keep=_is_ai, stage=_stage,
-                            chunk_rows=chunk_rows)
+    yield from cb.read_bill(
+        Path(path), source=SOURCE, required=REQUIRED, keep=_is_ai, stage=_stage, chunk_rows=chunk_rows
+    )
 
 
 def _is_ai(raw: pl.DataFrame, cols: cb.Columns) -> pl.Expr:

@@ -151,15 +151,19 @@ def metadata_labels(texts: pl.Series, strip_prefix: str | None = None) -> pl.Ser
     if not strip_prefix:
         return labels
     key = pl.element().struct.field("key").str.replace(f"(?i)^{strip_prefix}", "")
-    return pl.DataFrame({"l": labels}).select(
-        pl.col("l").list.eval(pl.element().struct.with_fields(key.alias("key")))
-    )["l"].rename(labels.name)
+    return (
+        pl.DataFrame({"l": labels})
+        .select(pl.col("l").list.eval(pl.element().struct.with_fields(key.alias("key"))))["l"]
+        .rename(labels.name)
+    )
 
 
 def label_value(labels: pl.Expr, key_pattern: str) -> pl.Expr:
     """Value of the first label whose key matches `key_pattern` (null when none does)."""
     el = pl.element()
-    return labels.list.eval(el.filter(el.struct.field("key").str.contains(key_pattern)).struct.field("value")).list.first()
+    return labels.list.eval(
+        el.filter(el.struct.field("key").str.contains(key_pattern)).struct.field("value")
+    ).list.first()
 
 
 def json_field(texts: pl.Expr, name: str) -> pl.Expr:

@@ -40,10 +40,24 @@ TABLES = ("usage_events",)
 REQUEST_FIELDS: dict[str, pl.DataType] = {
     name: pl.String()
     for name in (
-        "request_id", "request_created_at", "request_user_id", "request_properties", "request_model",
-        "model_override", "response_model", "model", "provider", "prompt_tokens", "completion_tokens",
-        "prompt_cache_read_tokens", "prompt_cache_write_tokens", "cost", "costUSD", "response_status",
-        "delay_ms", "cache_reference_id",
+        "request_id",
+        "request_created_at",
+        "request_user_id",
+        "request_properties",
+        "request_model",
+        "model_override",
+        "response_model",
+        "model",
+        "provider",
+        "prompt_tokens",
+        "completion_tokens",
+        "prompt_cache_read_tokens",
+        "prompt_cache_write_tokens",
+        "cost",
+        "costUSD",
+        "response_status",
+        "delay_ms",
+        "cache_reference_id",
     )
 }
 """Fields read from a HeliconeRequest; bodies and everything else are never parsed."""
@@ -64,8 +78,9 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one Helicone export."""
-    yield from gw.read_logs(path, source=SOURCE, fields=REQUEST_FIELDS, stage=stage_requests, envelope="data",
-                            chunk_rows=chunk_rows)
+    yield from gw.read_logs(
+        path, source=SOURCE, fields=REQUEST_FIELDS, stage=stage_requests, envelope="data", chunk_rows=chunk_rows
+    )
 
 
 def stage_requests(frame: pl.DataFrame) -> Staged:
@@ -119,4 +134,3 @@ def _reported_cost() -> pl.Expr:
         parse_money(pl.col("costUSD")),
         pl.when(nano).then(parse_money(cost, NANO_USD)).otherwise(parse_money(cost)),
     )
-

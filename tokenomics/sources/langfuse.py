@@ -48,16 +48,41 @@ TABLES = ("usage_events",)
 
 S = pl.String
 USAGE_KEYS = (
-    "input", "output", "total", "input_cached_tokens", "cache_read_input_tokens", "input_cache_read",
-    "cache_creation_input_tokens", "input_cache_creation", "output_reasoning_tokens", "reasoning_tokens",
+    "input",
+    "output",
+    "total",
+    "input_cached_tokens",
+    "cache_read_input_tokens",
+    "input_cache_read",
+    "cache_creation_input_tokens",
+    "input_cache_creation",
+    "output_reasoning_tokens",
+    "reasoning_tokens",
 )
 USAGE = pl.Struct({key: S for key in USAGE_KEYS})
 COST = pl.Struct({"total": S})
 OBSERVATION_FIELDS: dict[str, pl.DataType] = {
-    **{name: S() for name in (
-        "id", "traceId", "trace_id", "type", "startTime", "start_time", "model", "level", "latency",
-        "calculatedTotalCost", "totalCost", "total_cost", "metadata", "userId", "user_id", "environment",
-    )},
+    **{
+        name: S()
+        for name in (
+            "id",
+            "traceId",
+            "trace_id",
+            "type",
+            "startTime",
+            "start_time",
+            "model",
+            "level",
+            "latency",
+            "calculatedTotalCost",
+            "totalCost",
+            "total_cost",
+            "metadata",
+            "userId",
+            "user_id",
+            "environment",
+        )
+    },
     "tags": pl.List(S),
     "usageDetails": USAGE,
     "usage_details": USAGE,
@@ -128,8 +153,12 @@ def _unbatch(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     )
     traces = (
         events.filter(pl.col("_event") == "trace-create")
-        .select(pl.col("id").alias("traceId"), pl.col("userId").alias("_trace_user"),
-                pl.col("metadata").alias("_trace_metadata"), pl.col("tags").alias("_trace_tags"))
+        .select(
+            pl.col("id").alias("traceId"),
+            pl.col("userId").alias("_trace_user"),
+            pl.col("metadata").alias("_trace_metadata"),
+            pl.col("tags").alias("_trace_tags"),
+        )
         .filter(pl.col("traceId").is_not_null())
         .unique("traceId", keep="last", maintain_order=True)
     )
@@ -160,9 +189,9 @@ def stage_observations(frame: pl.DataFrame, skipped: int = 0) -> Staged:
     skipped += frame.select(other.sum()).item()
     frame = frame.filter(~other)
     frame = frame.with_columns(
-        pl.concat_list(
-            json_object_labels(frame["metadata"]), json_object_labels(frame["_trace_metadata"])
-        ).alias("_labels")
+        pl.concat_list(json_object_labels(frame["metadata"]), json_object_labels(frame["_trace_metadata"])).alias(
+            "_labels"
+        )
     )
 
     usage = pl.coalesce(pl.col("usageDetails"), pl.col("usage_details"), pl.col("usage"))
@@ -182,8 +211,9 @@ def stage_observations(frame: pl.DataFrame, skipped: int = 0) -> Staged:
     read = pl.max_horizontal("read_cached", "read_anthropic", "read_input").fill_null(0)
     write = pl.max_horizontal("write_anthropic", "write_input").fill_null(0)
     reasoning = pl.max_horizontal("reasoning_output", "reasoning_plain").fill_null(0)
-    input_tokens, output_tokens = _inclusive(pl.col("u_input").fill_null(0), pl.col("u_output").fill_null(0),
-                                             pl.col("u_total"), read + write, reasoning)
+    input_tokens, output_tokens = _inclusive(
+        pl.col("u_input").fill_null(0), pl.col("u_output").fill_null(0), pl.col("u_total"), read + write, reasoning
+    )
     level = text_or_null(pl.col("level")).str.to_uppercase()
     return gw.stage_usage(
         frame,

@@ -50,10 +50,27 @@ S = pl.String
 SPEND_LOG_FIELDS: dict[str, pl.DataType] = {
     name: S()
     for name in (
-        "request_id", "id", "call_type", "api_key", "spend", "response_cost",
-        "prompt_tokens", "completion_tokens", "startTime", "endTime", "request_duration_ms",
-        "model", "model_group", "custom_llm_provider", "user", "end_user", "team_id",
-        "metadata", "cache_hit", "request_tags", "status",
+        "request_id",
+        "id",
+        "call_type",
+        "api_key",
+        "spend",
+        "response_cost",
+        "prompt_tokens",
+        "completion_tokens",
+        "startTime",
+        "endTime",
+        "request_duration_ms",
+        "model",
+        "model_group",
+        "custom_llm_provider",
+        "user",
+        "end_user",
+        "team_id",
+        "metadata",
+        "cache_hit",
+        "request_tags",
+        "status",
     )
 }
 """Top-level fields read from a spend log; everything else (bodies included) is never parsed."""
@@ -72,11 +89,17 @@ METADATA_FIELDS: dict[str, pl.DataType] = {
     **{
         name: S()
         for name in (
-            "user_api_key", "user_api_key_hash", "user_api_key_alias",
-            "user_api_key_team_id", "user_api_key_team_alias",
-            "user_api_key_project_id", "user_api_key_project_alias",
-            "user_api_key_end_user_id", "user_api_key_user_id",
-            "spend_logs_metadata", "status",
+            "user_api_key",
+            "user_api_key_hash",
+            "user_api_key_alias",
+            "user_api_key_team_id",
+            "user_api_key_team_alias",
+            "user_api_key_project_id",
+            "user_api_key_project_alias",
+            "user_api_key_end_user_id",
+            "user_api_key_user_id",
+            "spend_logs_metadata",
+            "status",
         )
     },
     "usage_object": USAGE_OBJECT,
@@ -96,8 +119,7 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one spend-log file."""
-    yield from gw.read_logs(path, source=SOURCE, fields=SPEND_LOG_FIELDS, stage=stage_spend_logs,
-                            chunk_rows=chunk_rows)
+    yield from gw.read_logs(path, source=SOURCE, fields=SPEND_LOG_FIELDS, stage=stage_spend_logs, chunk_rows=chunk_rows)
 
 
 def stage_spend_logs(frame: pl.DataFrame) -> Staged:
@@ -126,8 +148,9 @@ def stage_spend_logs(frame: pl.DataFrame) -> Staged:
         counts={
             "prompt_top": pl.col("prompt_tokens"),
             "prompt_usage": usage.struct.field("prompt_tokens"),
-            "output_tokens": pl.coalesce(text_or_null(pl.col("completion_tokens")),
-                                         usage.struct.field("completion_tokens")),
+            "output_tokens": pl.coalesce(
+                text_or_null(pl.col("completion_tokens")), usage.struct.field("completion_tokens")
+            ),
             "read_field": usage.struct.field("cache_read_input_tokens"),
             "read_detail": details.struct.field("cached_tokens"),
             "write_field": usage.struct.field("cache_creation_input_tokens"),
@@ -249,6 +272,7 @@ def _request_tags(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
         return decoded.fill_null([]), pl.repeat(True, frame.height, eager=True)
     except pl.exceptions.PolarsError:
         pass
+
     # Rare: a tag that is itself an object, or a value that is not a list. Decide once per distinct text.
     def tags_of(text: str) -> list[str] | None:
         try:
@@ -261,7 +285,9 @@ def _request_tags(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
 
     distinct = frame["t"].drop_nulls().unique()
     parsed = [tags_of(t) for t in distinct.to_list()]
-    lookup = pl.DataFrame({"t": distinct, "tags": parsed, "ok": [p is not None for p in parsed]},
-                          schema={"t": S, "tags": pl.List(S), "ok": pl.Boolean})
+    lookup = pl.DataFrame(
+        {"t": distinct, "tags": parsed, "ok": [p is not None for p in parsed]},
+        schema={"t": S, "tags": pl.List(S), "ok": pl.Boolean},
+    )
     joined = frame.join(lookup, on="t", how="left", maintain_order="left")
     return joined["tags"].fill_null([]), joined["ok"].fill_null(True)

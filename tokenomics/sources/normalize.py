@@ -54,7 +54,9 @@ class FileCounts:
         return self.read == self.kept + self.quarantined + self.deduplicated + self.skipped
 
     def as_dict(self) -> dict[str, int | str]:
-        return {k: getattr(self, k) for k in ("source", "file", "read", "kept", "quarantined", "deduplicated", "skipped")}
+        return {
+            k: getattr(self, k) for k in ("source", "file", "read", "kept", "quarantined", "deduplicated", "skipped")
+        }
 
 
 @dataclass
@@ -155,9 +157,7 @@ def conform(staged: Staged, *, source: str, source_file: str) -> Normalized:
         frame = frame.with_row_index("_line", offset=1).with_columns(pl.col("_line").cast(pl.Int64))
     if "_reject" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.String).alias("_reject"))
-    frame = frame.with_columns(
-        pl.lit(source).alias("source"), pl.lit(source_file).alias("source_file")
-    )
+    frame = frame.with_columns(pl.lit(source).alias("source"), pl.lit(source_file).alias("source_file"))
     frame = _redact(frame, schema)
     raw_cols = [c for c in frame.columns if not c.startswith("_")]
 
@@ -166,8 +166,9 @@ def conform(staged: Staged, *, source: str, source_file: str) -> Normalized:
         if col in frame.columns:
             cast_exprs.append(pl.col(col).cast(dtype, strict=False).alias(col))
             cast_fail.append(
-                pl.when(pl.col(col).is_not_null() & pl.col(col).cast(dtype, strict=False).is_null())
-                .then(pl.lit(f"bad_{col}"))
+                pl.when(pl.col(col).is_not_null() & pl.col(col).cast(dtype, strict=False).is_null()).then(
+                    pl.lit(f"bad_{col}")
+                )
             )
         else:
             cast_exprs.append(pl.lit(None, dtype).alias(col))

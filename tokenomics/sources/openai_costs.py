@@ -29,24 +29,31 @@ LINE_ITEM = r"^(?:([^|,]+?) \| )?([^\s,|]+)(?: ([^,]+?))?, (.+)$"
 
 
 def sniff(path: Path, head: bytes) -> bool:
-    return ap.sniff_openai(path, head, json_marker=b"organization.costs.result", csv_columns=CSV_COLUMNS,
-                           kind="cost", other="usage")
+    return ap.sniff_openai(
+        path, head, json_marker=b"organization.costs.result", csv_columns=CSV_COLUMNS, kind="cost", other="usage"
+    )
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    yield from ap.read_reports(path, source=SOURCE, table="billing_lines", stage=_stage_costs, kind="costs",
-                               chunk_rows=chunk_rows)
+    yield from ap.read_reports(
+        path, source=SOURCE, table="billing_lines", stage=_stage_costs, kind="costs", chunk_rows=chunk_rows
+    )
 
 
 def token_type(line_item: pl.Expr) -> pl.Expr:
     """Token class of a line item ('cached input' -> cache_read); 'other' for non-token lines."""
     cls = line_item.str.extract(LINE_ITEM, 4).str.to_lowercase()
     return (
-        pl.when(line_item.is_null()).then(pl.lit(None, pl.String))
-        .when(cls.str.contains("cache") & cls.str.contains("write|creation")).then(pl.lit("cache_write"))
-        .when(cls.str.contains("cached|cache read")).then(pl.lit("cache_read"))
-        .when(cls.str.starts_with("input")).then(pl.lit("input"))
-        .when(cls.str.starts_with("output")).then(pl.lit("output"))
+        pl.when(line_item.is_null())
+        .then(pl.lit(None, pl.String))
+        .when(cls.str.contains("cache") & cls.str.contains("write|creation"))
+        .then(pl.lit("cache_write"))
+        .when(cls.str.contains("cached|cache read"))
+        .then(pl.lit("cache_read"))
+        .when(cls.str.starts_with("input"))
+        .then(pl.lit("input"))
+        .when(cls.str.starts_with("output"))
+        .then(pl.lit("output"))
         .otherwise(pl.lit("other"))
     )
 

@@ -38,13 +38,15 @@ CSV_COLUMNS = {"start_time", "end_time", "num_model_requests", "input_tokens", "
 
 def sniff(path: Path, head: bytes) -> bool:
     # completions are read; other usage endpoints are counted as skipped
-    return ap.sniff_openai(path, head, json_marker=b"organization.usage.", csv_columns=CSV_COLUMNS,
-                           kind="usage", other="cost")
+    return ap.sniff_openai(
+        path, head, json_marker=b"organization.usage.", csv_columns=CSV_COLUMNS, kind="usage", other="cost"
+    )
 
 
 def read(path: Path, chunk_rows: int = 200_000) -> Iterator[Staged]:
-    yield from ap.read_reports(path, source=SOURCE, table="provider_usage", stage=_stage_usage, kind="completions",
-                               chunk_rows=chunk_rows)
+    yield from ap.read_reports(
+        path, source=SOURCE, table="provider_usage", stage=_stage_usage, kind="completions", chunk_rows=chunk_rows
+    )
 
 
 def _stage_usage(rows: pl.DataFrame) -> pl.DataFrame:
@@ -82,6 +84,7 @@ def _modalities(rows: pl.DataFrame) -> dict[str, pl.Expr]:
     Counts stay text (normalize casts them and quarantines a bad one as bad_<column>); a legacy sum
     is only computed when both of its terms are integers.
     """
+
     def text(name: str) -> pl.Expr:
         return count_text(ap.field(rows, name))
 

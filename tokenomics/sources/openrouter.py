@@ -40,13 +40,33 @@ TABLES = ("usage_events",)
 
 S = pl.String
 GENERATION_NAMES = (
-    "id", "created_at", "model", "total_cost", "usage", "tokens_prompt", "tokens_completion",
-    "native_tokens_prompt", "native_tokens_completion", "native_tokens_reasoning", "native_tokens_cached",
-    "finish_reason", "external_user", "generation_time", "latency",
+    "id",
+    "created_at",
+    "model",
+    "total_cost",
+    "usage",
+    "tokens_prompt",
+    "tokens_completion",
+    "native_tokens_prompt",
+    "native_tokens_completion",
+    "native_tokens_reasoning",
+    "native_tokens_cached",
+    "finish_reason",
+    "external_user",
+    "generation_time",
+    "latency",
 )
 CSV_NAMES = (
-    "generation_id", "cost_total", "tokens_reasoning", "tokens_cached", "model_permaslug", "user",
-    "finish_reason_normalized", "generation_time_ms", "api_key_name", "app_name",
+    "generation_id",
+    "cost_total",
+    "tokens_reasoning",
+    "tokens_cached",
+    "model_permaslug",
+    "user",
+    "finish_reason_normalized",
+    "generation_time_ms",
+    "api_key_name",
+    "app_name",
 )
 RECORD_FIELDS: dict[str, pl.DataType] = {
     **{name: S() for name in GENERATION_NAMES + CSV_NAMES},
@@ -64,12 +84,12 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one OpenRouter file."""
-    yield from gw.read_logs(path, source=SOURCE, fields=RECORD_FIELDS, stage=stage_generations,
-                            chunk_rows=chunk_rows)
+    yield from gw.read_logs(path, source=SOURCE, fields=RECORD_FIELDS, stage=stage_generations, chunk_rows=chunk_rows)
 
 
 def stage_generations(frame: pl.DataFrame) -> Staged:
     """Generation records (text fields of `RECORD_FIELDS`) to staged usage_events."""
+
     def field(name: str) -> pl.Expr:
         """An API field from the `data` wrapper, else from the top level."""
         return pl.coalesce(text_or_null(pl.col("data").struct.field(name)), text_or_null(pl.col(name)))

@@ -73,19 +73,42 @@ ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "provider": ("gen_ai.provider.name", "gen_ai.system"),
     "model": ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name"),
     "response_id": ("gen_ai.response.id",),
-    "input_tokens": ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
-                     "llm.usage.prompt_tokens"),
-    "output_tokens": ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-                      "llm.token_count.completion", "llm.usage.completion_tokens"),
-    "cache_read_tokens": ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
-                          "gen_ai.usage.cache_read_tokens", "gen_ai.usage.cached_tokens",
-                          "llm.token_count.prompt_details.cache_read"),
-    "cache_write_tokens": ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens",
-                           "gen_ai.usage.cache_write_tokens", "llm.token_count.prompt_details.cache_write"),
-    "reasoning_tokens": ("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
-                         "llm.token_count.completion_details.reasoning"),
-    "service_tier": ("openai.response.service_tier", "gen_ai.openai.response.service_tier",
-                     "openai.request.service_tier", "gen_ai.openai.request.service_tier"),
+    "input_tokens": (
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.prompt_tokens",
+        "llm.token_count.prompt",
+        "llm.usage.prompt_tokens",
+    ),
+    "output_tokens": (
+        "gen_ai.usage.output_tokens",
+        "gen_ai.usage.completion_tokens",
+        "llm.token_count.completion",
+        "llm.usage.completion_tokens",
+    ),
+    "cache_read_tokens": (
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.cache_read_input_tokens",
+        "gen_ai.usage.cache_read_tokens",
+        "gen_ai.usage.cached_tokens",
+        "llm.token_count.prompt_details.cache_read",
+    ),
+    "cache_write_tokens": (
+        "gen_ai.usage.cache_creation.input_tokens",
+        "gen_ai.usage.cache_creation_input_tokens",
+        "gen_ai.usage.cache_write_tokens",
+        "llm.token_count.prompt_details.cache_write",
+    ),
+    "reasoning_tokens": (
+        "gen_ai.usage.reasoning.output_tokens",
+        "gen_ai.usage.reasoning_tokens",
+        "llm.token_count.completion_details.reasoning",
+    ),
+    "service_tier": (
+        "openai.response.service_tier",
+        "gen_ai.openai.response.service_tier",
+        "openai.request.service_tier",
+        "gen_ai.openai.request.service_tier",
+    ),
     "batch": ("gen_ai.request.batch", "openai.request.batch", "app.batch"),
     "error_type": ("error.type",),
     "project": ("gen_ai.project", "gen_ai.project.id", "project.id", "cloud.account.id"),
@@ -135,9 +158,7 @@ def stage_spans(records: pl.DataFrame) -> Staged:
         unparsed(pl.col("startTimeUnixNano"), start, "unparseable_timestamp"),
         pl.when(pl.col("_bad_count")).then(pl.lit("bad_token_count")),
     )
-    span_id = pl.concat_str(
-        pl.col("traceId").str.to_lowercase(), pl.lit("-"), pl.col("spanId").str.to_lowercase()
-    )
+    span_id = pl.concat_str(pl.col("traceId").str.to_lowercase(), pl.lit("-"), pl.col("spanId").str.to_lowercase())
     staged = llm.select(
         pl.coalesce(text_or_null(pl.col("response_id")), span_id).alias("event_id"),
         ts.alias("ts"),
@@ -180,8 +201,10 @@ def explode_spans(records: pl.DataFrame) -> pl.DataFrame:
         .select(
             "_line",
             "resource_attributes",
-            *[pl.col("spans").struct.field(f) for f in ("traceId", "spanId", "startTimeUnixNano",
-                                                        "endTimeUnixNano", "attributes")],
+            *[
+                pl.col("spans").struct.field(f)
+                for f in ("traceId", "spanId", "startTimeUnixNano", "endTimeUnixNano", "attributes")
+            ],
             pl.col("spans").struct.field("status").struct.field("code").alias("status_code"),
         )
         .with_row_index("_span")
@@ -199,8 +222,10 @@ def pivot_attributes(spans: pl.DataFrame) -> pl.DataFrame:
     by_meaning = by_name.select(
         "_span", *[pl.coalesce(*names_).alias(meaning) for meaning, names_ in ATTRIBUTES.items()]
     )
-    return spans.join(by_meaning, on="_span", how="left").join(_labels(long), on="_span", how="left").with_columns(
-        pl.col("labels").fill_null([])
+    return (
+        spans.join(by_meaning, on="_span", how="left")
+        .join(_labels(long), on="_span", how="left")
+        .with_columns(pl.col("labels").fill_null([]))
     )
 
 

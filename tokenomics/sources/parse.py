@@ -61,9 +61,11 @@ def parse_timestamp(text: pl.Expr, *, us_dates: bool = False) -> pl.Expr:
     ]
     # Rarer spellings: each parse sees only the values shaped like it (null elsewhere costs nothing).
     utc_suffix = pl.when(s.str.ends_with("UTC") | s.str.ends_with(" Z")).then(s).str.replace(r"\s*(?:UTC|Z)$", "Z")
-    parsed.append(utc_suffix.str.replace(" ", "T", literal=True, n=1).str.to_datetime(
-        _ISO, strict=False, time_unit="us", time_zone="UTC"
-    ))
+    parsed.append(
+        utc_suffix.str.replace(" ", "T", literal=True, n=1).str.to_datetime(
+            _ISO, strict=False, time_unit="us", time_zone="UTC"
+        )
+    )
     naive = [pl.when(s.str.len_chars() == 10).then(s).str.to_datetime("%Y-%m-%d", strict=False, time_unit="us")]
     epoch = s.str.extract_groups(_EPOCH_SECONDS)
     fraction = epoch.struct.field("2").fill_null("0").str.pad_end(6, "0").str.slice(0, 6)

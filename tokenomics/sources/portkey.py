@@ -36,8 +36,19 @@ TABLES = ("usage_events",)
 LOG_FIELDS: dict[str, pl.DataType] = {
     name: pl.String()
     for name in (
-        "id", "trace_id", "created_at", "is_success", "ai_org", "ai_model", "req_units", "res_units",
-        "cost", "cost_currency", "response_time", "response_status_code", "metadata",
+        "id",
+        "trace_id",
+        "created_at",
+        "is_success",
+        "ai_org",
+        "ai_model",
+        "req_units",
+        "res_units",
+        "cost",
+        "cost_currency",
+        "response_time",
+        "response_status_code",
+        "metadata",
     )
 }
 """Fields read from a Portkey log; `request`/`response` bodies and the rest are never parsed."""
@@ -54,8 +65,9 @@ def sniff(path: Path, head: bytes) -> bool:
 
 def read(path: Path | str, chunk_rows: int = 200_000) -> Iterator[Staged]:
     """Staged usage_events chunks from one Portkey logs export."""
-    yield from gw.read_logs(path, source=SOURCE, fields=LOG_FIELDS, stage=stage_logs, envelope="data",
-                            chunk_rows=chunk_rows)
+    yield from gw.read_logs(
+        path, source=SOURCE, fields=LOG_FIELDS, stage=stage_logs, envelope="data", chunk_rows=chunk_rows
+    )
 
 
 def stage_logs(frame: pl.DataFrame) -> Staged:
@@ -67,7 +79,7 @@ def stage_logs(frame: pl.DataFrame) -> Staged:
         gw.metadata_labels(frame["metadata"]).alias("_labels"),
     )
     currency = text_or_null(pl.col("cost_currency")).str.to_uppercase()
-    failed = (parse_bool(pl.col("is_success")) == False).fill_null(False) | gw.http_failed(pl.col("response_status_code"))  # noqa: E712
+    failed = parse_bool(pl.col("is_success")).not_().fill_null(False) | gw.http_failed(pl.col("response_status_code"))
     return gw.stage_usage(
         frame,
         counts={"input_tokens": pl.col("req_units"), "output_tokens": pl.col("res_units")},
@@ -82,8 +94,9 @@ def stage_logs(frame: pl.DataFrame) -> Staged:
             "output_tokens": pl.col("output_tokens"),
             "status": gw.ok_or_error(failed),
             "latency_ms": gw.milliseconds(pl.col("response_time")),
-            "reported_cost_usd": pl.when(currency.is_null() | (currency == "USD"))
-            .then(parse_money(pl.col("cost"), COST_DIVISOR)),
+            "reported_cost_usd": pl.when(currency.is_null() | (currency == "USD")).then(
+                parse_money(pl.col("cost"), COST_DIVISOR)
+            ),
             "gateway_team": gw.label_value(pl.col("_labels"), gw.TEAM_KEY),
             "labels": pl.col("_labels"),
         },

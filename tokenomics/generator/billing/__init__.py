@@ -26,8 +26,16 @@ from tokenomics.generator.billing.ledger import Ledger
 from tokenomics.generator.billing.openai_files import write_openai
 from tokenomics.generator.billing.usage import provider_groups
 
-BILLING_SOURCES = ("openai_usage", "openai_costs", "anthropic_usage", "anthropic_cost", "aws_cur", "azure_cost",
-                   "gcp_billing", "focus")
+BILLING_SOURCES = (
+    "openai_usage",
+    "openai_costs",
+    "anthropic_usage",
+    "anthropic_cost",
+    "aws_cur",
+    "azure_cost",
+    "gcp_billing",
+    "focus",
+)
 RESTATED_AT = 0.6  # position of the restated day in the range
 
 
@@ -35,8 +43,9 @@ def restated_day(start: date, days: int) -> date:
     return start + timedelta(days=min(days - 1, int(RESTATED_AT * days)))
 
 
-def write_bills(landing: Path, truth: Path, cells: pl.DataFrame, streams: pl.DataFrame, start: date, days: int,
-                seed: int) -> dict[str, int]:
+def write_bills(
+    landing: Path, truth: Path, cells: pl.DataFrame, streams: pl.DataFrame, start: date, days: int, seed: int
+) -> dict[str, int]:
     """Write every provider export for the range, plus truth/billing_daily and truth/provider_usage."""
     groups = provider_groups(cells, streams)
     by_provider = {p: [g for g in groups if g.provider == p] for p in {g.provider for g in groups}}

@@ -33,10 +33,15 @@ HEADER = (
 ).split(",")
 
 NEGOTIATED = Decimal("0.85")  # EA price = 85% of pay-as-you-go
-SUBSCRIPTIONS = {"sub-growth-eastus": ("3f2a9c1e-5b7d-4e8a-9c0f-1d2e3f4a5b6c", "growth-eastus", "rg-growth-ai", "growth")}
+SUBSCRIPTIONS = {
+    "sub-growth-eastus": ("3f2a9c1e-5b7d-4e8a-9c0f-1d2e3f4a5b6c", "growth-eastus", "rg-growth-ai", "growth")
+}
 ACCOUNT = "acme-openai-eastus"
-METERS = {"input": "gpt 4o 1120 Inp glbl Tokens", "output": "gpt 4o 1120 Outp glbl Tokens",
-          "cache_read": "gpt 4o 1120 cached Inp glbl Tokens"}
+METERS = {
+    "input": "gpt 4o 1120 Inp glbl Tokens",
+    "output": "gpt 4o 1120 Outp glbl Tokens",
+    "cache_read": "gpt 4o 1120 cached Inp glbl Tokens",
+}
 BLOCK = 1000  # UnitOfMeasure 1K
 
 
@@ -53,16 +58,43 @@ def _base(day: date, sub: str) -> dict:
     period = date(day.year, day.month, 1)
     period_end = (period + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     return {
-        "BillingAccountId": "8611537", "BillingAccountName": "Acme Corp", "BillingPeriodStartDate": _us_date(period),
-        "BillingPeriodEndDate": _us_date(period_end), "BillingProfileId": "8611537", "BillingProfileName": "Acme Corp",
-        "AccountOwnerId": "cloud-billing@acme.example", "AccountName": "Acme Growth", "SubscriptionId": guid,
-        "SubscriptionName": sub_name, "Date": _us_date(day), "BillingCurrency": "USD", "ResourceLocation": "eastus",
-        "AvailabilityZone": "", "ServiceInfo1": "", "ServiceInfo2": "", "AdditionalInfo": "",
-        "Tags": f'"team": "{team}","env": "prod"', "InvoiceSectionId": "34521", "InvoiceSection": "Growth",
-        "CostCenter": "CC-204", "ResourceGroup": group, "ReservationId": "", "ReservationName": "",
-        "ProductOrderId": "", "ProductOrderName": "", "OfferId": "MS-AZR-0017P", "IsAzureCreditEligible": "True",
-        "Term": "", "PublisherName": "Microsoft", "PlanName": "", "ChargeType": "Usage", "Frequency": "UsageBased",
-        "PublisherType": "Azure", "PricingModel": "OnDemand", "CostAllocationRuleName": "", "benefitId": "",
+        "BillingAccountId": "8611537",
+        "BillingAccountName": "Acme Corp",
+        "BillingPeriodStartDate": _us_date(period),
+        "BillingPeriodEndDate": _us_date(period_end),
+        "BillingProfileId": "8611537",
+        "BillingProfileName": "Acme Corp",
+        "AccountOwnerId": "cloud-billing@acme.example",
+        "AccountName": "Acme Growth",
+        "SubscriptionId": guid,
+        "SubscriptionName": sub_name,
+        "Date": _us_date(day),
+        "BillingCurrency": "USD",
+        "ResourceLocation": "eastus",
+        "AvailabilityZone": "",
+        "ServiceInfo1": "",
+        "ServiceInfo2": "",
+        "AdditionalInfo": "",
+        "Tags": f'"team": "{team}","env": "prod"',
+        "InvoiceSectionId": "34521",
+        "InvoiceSection": "Growth",
+        "CostCenter": "CC-204",
+        "ResourceGroup": group,
+        "ReservationId": "",
+        "ReservationName": "",
+        "ProductOrderId": "",
+        "ProductOrderName": "",
+        "OfferId": "MS-AZR-0017P",
+        "IsAzureCreditEligible": "True",
+        "Term": "",
+        "PublisherName": "Microsoft",
+        "PlanName": "",
+        "ChargeType": "Usage",
+        "Frequency": "UsageBased",
+        "PublisherType": "Azure",
+        "PricingModel": "OnDemand",
+        "CostAllocationRuleName": "",
+        "benefitId": "",
         "benefitName": "",
     }
 
@@ -94,28 +126,56 @@ def write_azure(groups: list[Group], days: list[date], landing: Path, seed: int,
                 payg = price * BLOCK
                 effective = payg * NEGOTIATED
                 cost = quantity * effective
-                rows.append({**_base(day, sub), "Product": f"Azure OpenAI - {METERS[kind]}", "PartNumber": "AAK-00012",
-                             "MeterId": _meter_id(METERS[kind]), "ServiceFamily": "AI + Machine Learning",
-                             "MeterCategory": "Cognitive Services", "MeterSubCategory": "Azure OpenAI",
-                             "MeterRegion": "Global", "MeterName": METERS[kind], "Quantity": plain(quantity),
-                             "EffectivePrice": plain(effective), "Cost": plain(cost), "UnitPrice": plain(effective),
-                             "ConsumedService": "Microsoft.CognitiveServices",
-                             "ResourceId": _resource_id(guid, group, "Microsoft.CognitiveServices/accounts", ACCOUNT),
-                             "ResourceName": ACCOUNT, "UnitOfMeasure": "1K", "PayGPrice": plain(payg)})
+                rows.append(
+                    {
+                        **_base(day, sub),
+                        "Product": f"Azure OpenAI - {METERS[kind]}",
+                        "PartNumber": "AAK-00012",
+                        "MeterId": _meter_id(METERS[kind]),
+                        "ServiceFamily": "AI + Machine Learning",
+                        "MeterCategory": "Cognitive Services",
+                        "MeterSubCategory": "Azure OpenAI",
+                        "MeterRegion": "Global",
+                        "MeterName": METERS[kind],
+                        "Quantity": plain(quantity),
+                        "EffectivePrice": plain(effective),
+                        "Cost": plain(cost),
+                        "UnitPrice": plain(effective),
+                        "ConsumedService": "Microsoft.CognitiveServices",
+                        "ResourceId": _resource_id(guid, group, "Microsoft.CognitiveServices/accounts", ACCOUNT),
+                        "ResourceName": ACCOUNT,
+                        "UnitOfMeasure": "1K",
+                        "PayGPrice": plain(payg),
+                    }
+                )
                 ledger.charge(day, "azure_openai", cost, quantity * payg)
             for svc in AZURE_OTHER:
                 quantity = svc.quantity(rng)
                 effective = svc.rate * NEGOTIATED
-                rows.append({**_base(day, sub), "Product": f"{svc.service} - {svc.sku}", "PartNumber": "AAA-00001",
-                             "MeterId": _meter_id(svc.sku), "ServiceFamily": svc.detail("family"),
-                             "MeterCategory": svc.service, "MeterSubCategory": svc.detail("subcategory"),
-                             "MeterRegion": "US East", "MeterName": svc.sku, "Quantity": plain(quantity),
-                             "EffectivePrice": plain(effective), "Cost": plain(quantity * effective),
-                             "UnitPrice": plain(effective), "ConsumedService": svc.detail("consumed"),
-                             "ResourceId": _resource_id(guid, group, f"{svc.detail('consumed')}/{svc.detail('type')}",
-                                                        svc.detail("resource")),
-                             "ResourceName": svc.detail("resource"), "UnitOfMeasure": svc.unit,
-                             "PayGPrice": plain(svc.rate)})
+                rows.append(
+                    {
+                        **_base(day, sub),
+                        "Product": f"{svc.service} - {svc.sku}",
+                        "PartNumber": "AAA-00001",
+                        "MeterId": _meter_id(svc.sku),
+                        "ServiceFamily": svc.detail("family"),
+                        "MeterCategory": svc.service,
+                        "MeterSubCategory": svc.detail("subcategory"),
+                        "MeterRegion": "US East",
+                        "MeterName": svc.sku,
+                        "Quantity": plain(quantity),
+                        "EffectivePrice": plain(effective),
+                        "Cost": plain(quantity * effective),
+                        "UnitPrice": plain(effective),
+                        "ConsumedService": svc.detail("consumed"),
+                        "ResourceId": _resource_id(
+                            guid, group, f"{svc.detail('consumed')}/{svc.detail('type')}", svc.detail("resource")
+                        ),
+                        "ResourceName": svc.detail("resource"),
+                        "UnitOfMeasure": svc.unit,
+                        "PayGPrice": plain(svc.rate),
+                    }
+                )
         path = landing / "azure_cost" / str(day) / f"ea_actualcost_{day.strftime('%Y%m%d')}.csv"
         written.append(write_csv_export(path, HEADER, rows, encoding="utf-8-sig", lineterminator="\r\n"))
     return written

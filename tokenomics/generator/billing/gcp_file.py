@@ -22,8 +22,11 @@ from tokenomics.generator.billing.usage import Group, money
 
 BILLING_ACCOUNT = "01A2B3-C4D5E6-F7A8B9"
 VERTEX = {"id": "C7E2-9256-1C43", "description": "Vertex AI"}
-PROJECTS = {"acme-growth-prod": ("412345678901", "growth"), "acme-mobile-prod": ("512345678902", "mobile"),
-            "acme-data-prod": ("612345678903", "data-platform")}
+PROJECTS = {
+    "acme-growth-prod": ("412345678901", "growth"),
+    "acme-mobile-prod": ("512345678902", "mobile"),
+    "acme-data-prod": ("612345678903", "data-platform"),
+}
 SKUS = {  # model -> token kind -> (sku id, description)
     "gemini-2.5-flash": {
         "input": ("FDAB-647C-5A22", "Gemini 2.5 Flash Text Input"),
@@ -44,23 +47,52 @@ def _ts(day: date) -> str:
     return f"{day} 00:00:00 UTC"
 
 
-def _row(day: date, project: str, service: dict, sku_id: str, sku: str, cost: Decimal, amount: Decimal,
-         unit: str, credits: list[dict], export_day: date) -> dict:
+def _row(
+    day: date,
+    project: str,
+    service: dict,
+    sku_id: str,
+    sku: str,
+    cost: Decimal,
+    amount: Decimal,
+    unit: str,
+    credits: list[dict],
+    export_day: date,
+) -> dict:
     number, team = PROJECTS[project]
     return {
-        "billing_account_id": BILLING_ACCOUNT, "service": service, "sku": {"id": sku_id, "description": sku},
-        "usage_start_time": _ts(day), "usage_end_time": _ts(day + timedelta(days=1)),
-        "project": {"id": project, "number": number, "name": project,
-                    "labels": [{"key": "team", "value": team}], "ancestry_numbers": f"/847261530011/{number}/"},
+        "billing_account_id": BILLING_ACCOUNT,
+        "service": service,
+        "sku": {"id": sku_id, "description": sku},
+        "usage_start_time": _ts(day),
+        "usage_end_time": _ts(day + timedelta(days=1)),
+        "project": {
+            "id": project,
+            "number": number,
+            "name": project,
+            "labels": [{"key": "team", "value": team}],
+            "ancestry_numbers": f"/847261530011/{number}/",
+        },
         "labels": [{"key": "team", "value": team}, {"key": "env", "value": "prod"}],
-        "system_labels": [], "location": {"location": "us-central1", "country": "US", "region": "us-central1",
-                                          "zone": None},
-        "export_time": f"{export_day} 04:17:09.482000 UTC", "cost": float(cost), "cost_at_list": float(cost),
-        "currency": "USD", "currency_conversion_rate": 1.0,
-        "usage": {"amount": float(amount), "unit": unit, "amount_in_pricing_units": float(amount),
-                  "pricing_unit": unit},
-        "credits": credits, "invoice": {"month": day.strftime("%Y%m")}, "cost_type": "regular",
-        "adjustment_info": None, "transaction_type": "GOOGLE", "seller_name": "Google",
+        "system_labels": [],
+        "location": {"location": "us-central1", "country": "US", "region": "us-central1", "zone": None},
+        "export_time": f"{export_day} 04:17:09.482000 UTC",
+        "cost": float(cost),
+        "cost_at_list": float(cost),
+        "currency": "USD",
+        "currency_conversion_rate": 1.0,
+        "usage": {
+            "amount": float(amount),
+            "unit": unit,
+            "amount_in_pricing_units": float(amount),
+            "pricing_unit": unit,
+        },
+        "credits": credits,
+        "invoice": {"month": day.strftime("%Y%m")},
+        "cost_type": "regular",
+        "adjustment_info": None,
+        "transaction_type": "GOOGLE",
+        "seller_name": "Google",
     }
 
 
@@ -85,19 +117,53 @@ def write_gcp(groups: list[Group], days: list[date], landing: Path, seed: int, l
                 credits = []
                 if promotion:
                     credit = -money(cost * PROMOTION_SHARE, PLACES)
-                    credits = [{"name": "Vertex AI Gemini launch credit", "amount": float(credit),
-                                "full_name": "Vertex AI Gemini launch credit",
-                                "id": "6d3e0c8a-2a57-4b6e-9f41-1c2b3a4d5e6f", "type": "PROMOTION"}]
+                    credits = [
+                        {
+                            "name": "Vertex AI Gemini launch credit",
+                            "amount": float(credit),
+                            "full_name": "Vertex AI Gemini launch credit",
+                            "id": "6d3e0c8a-2a57-4b6e-9f41-1c2b3a4d5e6f",
+                            "type": "PROMOTION",
+                        }
+                    ]
                     ledger.credit(day, "gcp_vertex", credit)
                 ledger.charge(day, "gcp_vertex", cost, tokens * price)
-                rows.append(_row(day, project, VERTEX, sku_id, description, cost, Decimal(tokens), "count", credits,
-                                 day + timedelta(days=1)))
+                rows.append(
+                    _row(
+                        day,
+                        project,
+                        VERTEX,
+                        sku_id,
+                        description,
+                        cost,
+                        Decimal(tokens),
+                        "count",
+                        credits,
+                        day + timedelta(days=1),
+                    )
+                )
             for svc in GCP_OTHER:
                 amount = svc.quantity(rng)
-                rows.append(_row(day, project, {"id": svc.detail("service_id"), "description": svc.service},
-                                 svc.detail("sku_id"), svc.sku, money(amount * svc.rate, PLACES), amount, svc.unit,
-                                 [], day + timedelta(days=1)))
-        path = landing / "gcp_billing" / str(day) / f"gcp_billing_export_v1_{BILLING_ACCOUNT.replace('-', '_')}_{day}.jsonl"
+                rows.append(
+                    _row(
+                        day,
+                        project,
+                        {"id": svc.detail("service_id"), "description": svc.service},
+                        svc.detail("sku_id"),
+                        svc.sku,
+                        money(amount * svc.rate, PLACES),
+                        amount,
+                        svc.unit,
+                        [],
+                        day + timedelta(days=1),
+                    )
+                )
+        path = (
+            landing
+            / "gcp_billing"
+            / str(day)
+            / f"gcp_billing_export_v1_{BILLING_ACCOUNT.replace('-', '_')}_{day}.jsonl"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
         written.append(path)

@@ -45,15 +45,29 @@ class Ledger:
                 "list_cost_usd": [self._money[k]["list"] for k in keys],
                 "credits_usd": [self._money[k]["credits"] for k in keys],
             },
-            schema={"day": pl.Date, "provider": pl.String, "billed_cost_usd": MONEY, "list_cost_usd": MONEY,
-                    "credits_usd": MONEY},
+            schema={
+                "day": pl.Date,
+                "provider": pl.String,
+                "billed_cost_usd": MONEY,
+                "list_cost_usd": MONEY,
+                "credits_usd": MONEY,
+            },
         )
 
     def provider_usage(self) -> pl.DataFrame:
         """truth/provider_usage: tokens as the providers' usage reports give them (null = not reported)."""
-        schema = {"day": pl.Date, "provider": pl.String, "sub_account_id": pl.String, "model": pl.String,
-                  "is_batch": pl.Boolean, "requests": pl.Int64, "input_tokens": pl.Int64,
-                  "cache_read_tokens": pl.Int64, "cache_write_tokens": pl.Int64, "output_tokens": pl.Int64,
-                  "reasoning_tokens": pl.Int64}
+        schema = {
+            "day": pl.Date,
+            "provider": pl.String,
+            "sub_account_id": pl.String,
+            "model": pl.String,
+            "is_batch": pl.Boolean,
+            "requests": pl.Int64,
+            "input_tokens": pl.Int64,
+            "cache_read_tokens": pl.Int64,
+            "cache_write_tokens": pl.Int64,
+            "output_tokens": pl.Int64,
+            "reasoning_tokens": pl.Int64,
+        }
         frame = pl.DataFrame(self._usage, schema=schema) if self._usage else pl.DataFrame(schema=schema)
         return frame.sort("day", "provider", "sub_account_id", "model", "is_batch", nulls_last=True)

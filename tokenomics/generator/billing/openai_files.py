@@ -36,31 +36,52 @@ EARLY_SHARE = Decimal("0.9")  # the first delivery of the restated day bills thi
 
 def _bucket(day: date, results: list[dict]) -> dict:
     start, end = day_bounds_unix(day)
-    return {"object": "page",
-            "data": [{"object": "bucket", "start_time": start, "end_time": end, "results": results}],
-            "has_more": False, "next_page": None}
+    return {
+        "object": "page",
+        "data": [{"object": "bucket", "start_time": start, "end_time": end, "results": results}],
+        "has_more": False,
+        "next_page": None,
+    }
 
 
 def _completions(g: Group) -> dict:
     uncached = g.input_tokens - g.cache_read_tokens
     return {
         "object": "organization.usage.completions.result",
-        "input_tokens": g.input_tokens, "input_cached_tokens": g.cache_read_tokens,
-        "input_cache_write_tokens": 0, "input_uncached_tokens": uncached,
+        "input_tokens": g.input_tokens,
+        "input_cached_tokens": g.cache_read_tokens,
+        "input_cache_write_tokens": 0,
+        "input_uncached_tokens": uncached,
         "output_tokens": g.output_tokens,
-        "input_text_tokens": uncached, "output_text_tokens": g.output_tokens,
+        "input_text_tokens": uncached,
+        "output_text_tokens": g.output_tokens,
         "input_cached_text_tokens": g.cache_read_tokens,
-        "input_audio_tokens": 0, "input_cached_audio_tokens": 0, "output_audio_tokens": 0,
-        "input_image_tokens": 0, "input_cached_image_tokens": 0, "output_image_tokens": 0,
-        "num_model_requests": g.requests, "project_id": g.account, "user_id": None, "api_key_id": None,
-        "model": SNAPSHOTS[g.model_key], "batch": g.is_batch, "service_tier": "default",
+        "input_audio_tokens": 0,
+        "input_cached_audio_tokens": 0,
+        "output_audio_tokens": 0,
+        "input_image_tokens": 0,
+        "input_cached_image_tokens": 0,
+        "output_image_tokens": 0,
+        "num_model_requests": g.requests,
+        "project_id": g.account,
+        "user_id": None,
+        "api_key_id": None,
+        "model": SNAPSHOTS[g.model_key],
+        "batch": g.is_batch,
+        "service_tier": "default",
     }
 
 
 def _embeddings(g: Group) -> dict:
-    return {"object": "organization.usage.embeddings.result", "input_tokens": g.input_tokens,
-            "num_model_requests": g.requests, "project_id": g.account, "user_id": None, "api_key_id": None,
-            "model": SNAPSHOTS[g.model_key]}
+    return {
+        "object": "organization.usage.embeddings.result",
+        "input_tokens": g.input_tokens,
+        "num_model_requests": g.requests,
+        "project_id": g.account,
+        "user_id": None,
+        "api_key_id": None,
+        "model": SNAPSHOTS[g.model_key],
+    }
 
 
 def _cost_lines(groups: list[Group]) -> list[tuple[dict, Decimal, Decimal, bool]]:
@@ -72,10 +93,15 @@ def _cost_lines(groups: list[Group]) -> list[tuple[dict, Decimal, Decimal, bool]
             if g.is_batch:
                 item = f"batch | {item}"
             amount = money(tokens * price, PLACES)
-            result = {"object": "organization.costs.result",
-                      "amount": {"value": fixed(amount, 16), "currency": "usd"},
-                      "line_item": item, "project_id": g.account, "api_key_id": None,
-                      "quantity": tokens, "quantity_unit": "tokens"}
+            result = {
+                "object": "organization.costs.result",
+                "amount": {"value": fixed(amount, 16), "currency": "usd"},
+                "line_item": item,
+                "project_id": g.account,
+                "api_key_id": None,
+                "quantity": tokens,
+                "quantity_unit": "tokens",
+            }
             lines.append((result, amount, tokens * price, g.is_batch))
     return lines
 
@@ -102,22 +128,36 @@ def write_openai(groups: list[Group], landing: Path, restated_day: date | None, 
         chat = [g for g in todays if g.kind == "chat"]
         embed = [g for g in todays if g.kind == "embedding"]
         usage_dir, costs_dir = landing / "openai_usage" / str(day), landing / "openai_costs" / str(day)
-        written.append(write_page(usage_dir / f"completions_usage_{day}.json", _bucket(day, [_completions(g) for g in chat])))
+        written.append(
+            write_page(usage_dir / f"completions_usage_{day}.json", _bucket(day, [_completions(g) for g in chat]))
+        )
         if embed:
-            written.append(write_page(usage_dir / f"embeddings_usage_{day}.json", _bucket(day, [_embeddings(g) for g in embed])))
+            written.append(
+                write_page(usage_dir / f"embeddings_usage_{day}.json", _bucket(day, [_embeddings(g) for g in embed]))
+            )
         for g in chat:
-            ledger.usage(day=day, provider="openai", sub_account_id=g.account, model=SNAPSHOTS[g.model_key],
-                         is_batch=g.is_batch, requests=g.requests, input_tokens=g.input_tokens,
-                         cache_read_tokens=g.cache_read_tokens, cache_write_tokens=0,
-                         output_tokens=g.output_tokens, reasoning_tokens=None)
+            ledger.usage(
+                day=day,
+                provider="openai",
+                sub_account_id=g.account,
+                model=SNAPSHOTS[g.model_key],
+                is_batch=g.is_batch,
+                requests=g.requests,
+                input_tokens=g.input_tokens,
+                cache_read_tokens=g.cache_read_tokens,
+                cache_write_tokens=0,
+                output_tokens=g.output_tokens,
+                reasoning_tokens=None,
+            )
         lines = _cost_lines(todays)
         first = day + timedelta(days=1)
         if day == restated_day:
             early = _early_delivery(lines)
             written.append(write_page(costs_dir / f"costs_{day}_delivered-{first}.json", _bucket(day, early)))
             first = day + timedelta(days=3)
-        written.append(write_page(costs_dir / f"costs_{day}_delivered-{first}.json",
-                                  _bucket(day, [line[0] for line in lines])))
+        written.append(
+            write_page(costs_dir / f"costs_{day}_delivered-{first}.json", _bucket(day, [line[0] for line in lines]))
+        )
         for _, amount, list_cost, _ in lines:
             ledger.charge(day, "openai", amount, list_cost)
     return written

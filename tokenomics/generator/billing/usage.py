@@ -40,8 +40,12 @@ class Group:
         return self.input_tokens - self.cache_read_tokens - self.cache_write_tokens
 
     def tokens(self, kind: str) -> int:
-        return {"input": self.uncached_input, "cache_read": self.cache_read_tokens,
-                "cache_write": self.cache_write_tokens, "output": self.output_tokens}[kind]
+        return {
+            "input": self.uncached_input,
+            "cache_read": self.cache_read_tokens,
+            "cache_write": self.cache_write_tokens,
+            "output": self.output_tokens,
+        }[kind]
 
     def unit_price(self, kind: str) -> Decimal:
         """List price per token of this kind, batch tier included (half price)."""
@@ -60,8 +64,16 @@ def provider_groups(cells: pl.DataFrame, streams: pl.DataFrame) -> list[Group]:
         .group_by("day", "provider", "account", "model_key", "model", "kind", "is_batch")
         .agg(
             pl.col("succeeded").sum().alias("requests"),
-            *[pl.col(c).sum() for c in ("input_tokens", "cache_read_tokens", "cache_write_tokens",
-                                        "output_tokens", "reasoning_tokens")],
+            *[
+                pl.col(c).sum()
+                for c in (
+                    "input_tokens",
+                    "cache_read_tokens",
+                    "cache_write_tokens",
+                    "output_tokens",
+                    "reasoning_tokens",
+                )
+            ],
         )
         .filter(pl.col("requests") > 0)
         .sort("day", "provider", "account", "model_key", "is_batch")

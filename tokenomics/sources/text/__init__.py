@@ -27,9 +27,20 @@ from tokenomics.sources.text.jsonio import (
 )
 
 __all__ = [
-    "csv_columns", "decode_json_text", "has_columns", "is_json_head", "iter_csv_chunks", "iter_json_records",
-    "iter_json_values", "iter_text_rows", "loads_exact", "names_fields", "open_csv_bytes", "parse_json_objects",
-    "record_start_lines", "release_database",
+    "csv_columns",
+    "decode_json_text",
+    "has_columns",
+    "is_json_head",
+    "iter_csv_chunks",
+    "iter_json_records",
+    "iter_json_values",
+    "iter_text_rows",
+    "loads_exact",
+    "names_fields",
+    "open_csv_bytes",
+    "parse_json_objects",
+    "record_start_lines",
+    "release_database",
 ]
 
 BOM = b"\xef\xbb\xbf"

@@ -72,7 +72,9 @@ def iter_csv_chunks(
     yield from read_ahead(_csv_chunks(path, source, columns, chunk_rows, chunk_bytes))
 
 
-def _csv_chunks(path: Path, source: str, columns: list[str], chunk_rows: int, chunk_bytes: int) -> Iterator[pl.DataFrame]:
+def _csv_chunks(
+    path: Path, source: str, columns: list[str], chunk_rows: int, chunk_bytes: int
+) -> Iterator[pl.DataFrame]:
     with open_csv_bytes(path) as fh:
         header = _header_record(fh)
         line = 1 + header.count(b"\n")

@@ -156,7 +156,11 @@ def _has_blank_line(data: bytes) -> bool:
 def _duckdb_json_lines(path: Path, schema: dict[str, pl.DataType], rows: int) -> Iterator[pl.DataFrame]:
     """The file's records as frames of `rows`, read by DuckDB itself; raises duckdb.Error on a line it
     cannot read as an object of `schema` (only after the frames of the lines before it)."""
-    columns = "{" + ", ".join(f"'{_sql_quote(name)}': '{_sql_quote(_duck_type(dtype))}'" for name, dtype in schema.items()) + "}"
+    columns = (
+        "{"
+        + ", ".join(f"'{_sql_quote(name)}': '{_sql_quote(_duck_type(dtype))}'" for name, dtype in schema.items())
+        + "}"
+    )
     with _cursor() as cursor:
         reader = cursor.sql(
             f"SELECT * FROM read_json(?, columns = {columns}, format = 'newline_delimited', records = true)",
@@ -180,9 +184,7 @@ def _as_records(batches: list, schema: dict[str, pl.DataType], first_line: int) 
     import pyarrow as pa
 
     frame = cast(pl.DataFrame, pl.from_arrow(pa.Table.from_batches(batches), rechunk=False))
-    return frame.with_columns(
-        [pl.col(name).cast(dtype) for name, dtype in schema.items()]
-    ).with_columns(
+    return frame.with_columns([pl.col(name).cast(dtype) for name, dtype in schema.items()]).with_columns(
         pl.int_range(first_line, first_line + frame.height, dtype=pl.Int64).alias("_line"),
         pl.lit(None, pl.String).alias("_reject"),
     )
@@ -281,8 +283,8 @@ def parse_json_objects(texts: pl.DataFrame, schema: dict[str, pl.DataType]) -> p
     fields = decoded["_record"].struct.unnest() if decoded.height else pl.DataFrame(schema=schema)
     frame = pl.concat([fields, decoded.select("_line", "_reject")], how="horizontal")
     return frame.with_columns(
-        [pl.col(name).cast(dtype) for name, dtype in schema.items()] + [pl.col("_line").cast(pl.Int64),
-                                                                        pl.col("_reject").cast(pl.String)]
+        [pl.col(name).cast(dtype) for name, dtype in schema.items()]
+        + [pl.col("_line").cast(pl.Int64), pl.col("_reject").cast(pl.String)]
     )
 
 
@@ -348,8 +350,9 @@ def _first_record_is_object(lines: list[bytes], first_line: int, path: Path, sou
         if isinstance(value, list):
             return None
         if not isinstance(value, dict):
-            raise ReaderError(source, path, "not JSON lines: the first record is not a JSON object",
-                              line=first_line + offset)
+            raise ReaderError(
+                source, path, "not JSON lines: the first record is not a JSON object", line=first_line + offset
+            )
         return True
     return False
 
@@ -363,8 +366,9 @@ def _document_records(
     try:
         document = loads_exact(_utf8(data, 1, path, source))
     except json.JSONDecodeError as exc:
-        raise ReaderError(source, path, f"not JSON ({exc.msg}); expected one JSON object per line",
-                          line=exc.lineno) from exc
+        raise ReaderError(
+            source, path, f"not JSON ({exc.msg}); expected one JSON object per line", line=exc.lineno
+        ) from exc
     records = document if isinstance(document, list) else [document]
     # A document is small by construction (DOCUMENT_LIMIT): re-serializing its records is cheap, and
     # exact: numbers were kept as their literal text.
