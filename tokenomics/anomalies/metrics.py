@@ -112,16 +112,51 @@ def default_metrics(
             levels=RATIO_LEVELS,
             unit="tokens",
         ),
-        Metric("cache_hit_rate", "cache-hit rate", ("cache_read_tokens",), ("input_tokens",),
-               params=_rate_params(min_abs=0.15, direction="down"), levels=RATIO_LEVELS, unit="rate"),
-        Metric("error_rate", "error rate", ("errors",), ("requests",),
-               params=_rate_params(min_abs=0.05, min_pct=0.5, direction="up"), levels=RATIO_LEVELS, unit="rate"),
-        Metric("retry_rate", "retry rate", ("retries",), ("requests",),
-               params=_rate_params(min_abs=0.05, min_pct=0.5, direction="up"), levels=RATIO_LEVELS, unit="rate"),
-        Metric("reasoning_share", "reasoning share of output", ("reasoning_tokens",), ("output_tokens",),
-               params=_rate_params(min_abs=0.15, min_pct=0.3, direction="up"), levels=RATIO_LEVELS, unit="rate"),
-        Metric("output_share", "output share of tokens", ("output_tokens",), ("input_tokens", "output_tokens"),
-               params=_rate_params(min_abs=0.10, min_pct=0.3, direction="up"), levels=RATIO_LEVELS, unit="rate"),
+        Metric(
+            "cache_hit_rate",
+            "cache-hit rate",
+            ("cache_read_tokens",),
+            ("input_tokens",),
+            params=_rate_params(min_abs=0.15, direction="down"),
+            levels=RATIO_LEVELS,
+            unit="rate",
+        ),
+        Metric(
+            "error_rate",
+            "error rate",
+            ("errors",),
+            ("requests",),
+            params=_rate_params(min_abs=0.05, min_pct=0.5, direction="up"),
+            levels=RATIO_LEVELS,
+            unit="rate",
+        ),
+        Metric(
+            "retry_rate",
+            "retry rate",
+            ("retries",),
+            ("requests",),
+            params=_rate_params(min_abs=0.05, min_pct=0.5, direction="up"),
+            levels=RATIO_LEVELS,
+            unit="rate",
+        ),
+        Metric(
+            "reasoning_share",
+            "reasoning share of output",
+            ("reasoning_tokens",),
+            ("output_tokens",),
+            params=_rate_params(min_abs=0.15, min_pct=0.3, direction="up"),
+            levels=RATIO_LEVELS,
+            unit="rate",
+        ),
+        Metric(
+            "output_share",
+            "output share of tokens",
+            ("output_tokens",),
+            ("input_tokens", "output_tokens"),
+            params=_rate_params(min_abs=0.10, min_pct=0.3, direction="up"),
+            levels=RATIO_LEVELS,
+            unit="rate",
+        ),
     )
 
 
@@ -159,6 +194,8 @@ def _rate_params(min_abs: float, direction: str, min_pct: float = 0.25, transfor
         tail_quantile=0.8,
         sustained_days=0,
         intermittent_zero_share=0.3,
+        single_day_peak_multiple=0.0,
+        peak_shoulder_days=0,
     )
 
 
@@ -267,7 +304,9 @@ def detect_usage(usage_daily: pl.DataFrame, metrics: tuple[Metric, ...] | None =
                 )
             )
     if not parts:
-        return pl.DataFrame(schema={"metric": pl.String, "level": pl.String, **{d: pl.String for d in DIMENSIONS}, **OUTPUT_SCHEMA})
+        return pl.DataFrame(
+            schema={"metric": pl.String, "level": pl.String, **{d: pl.String for d in DIMENSIONS}, **OUTPUT_SCHEMA}
+        )
     return pl.concat(parts, how="vertical_relaxed").select("metric", "level", *DIMENSIONS, *OUTPUT_SCHEMA)
 
 
