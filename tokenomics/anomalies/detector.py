@@ -120,7 +120,7 @@ class DetectorParams:
     sustained_ratio: float = 2.0  # value/expected >= this (or <= 1/this) on each of the sustained days
     ratio_threshold: float = 4.25  # |z| at which a `single_day_ratio` day alerts alone ...
     ratio_peak_max: float = 3.0  # ... unless a normal day of the scale window already reached this |z|
-    single_day_peak_multiple: float = 1.8  # ... and this many times its series' largest normal |z| (scale window); 0 = off
+    single_day_peak_multiple: float = 1.8  # ... and this many times its series' largest normal |z|; 0 = off
     peak_shoulder_days: int = 2  # days either side of a flagged day that do not count as normal for that largest |z|
     warmup_days: int = 28  # before this many days of history, every |z| is read `warmup_margin` lower
     warmup_margin: float = 1.0
@@ -464,9 +464,8 @@ def _scan(grid: _Grid, p: DetectorParams) -> _Run:
             z_gate = np.where(n_hist < p.warmup_days, np.sign(z) * np.maximum(np.abs(z) - p.warmup_margin, 0), z)
             sign = np.sign(z).astype(np.int8)
             expected = _inverse(center, p.transform, unit)
-            flagged = eligible & _passes_gates(
-                z_gate, sign, Y[:, t], expected, volume, t, p, _single_day_threshold(threshold, peak, intermittent, p, persist_on)
-            )
+            alone = _single_day_threshold(threshold, peak, intermittent, p, persist_on)
+            flagged = eligible & _passes_gates(z_gate, sign, Y[:, t], expected, volume, t, p, alone)
             if persist_on:
                 flagged, near = _persistent_or_large(
                     flagged,
