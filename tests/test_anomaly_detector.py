@@ -200,5 +200,36 @@ def test_a_drop_on_an_intermittent_series_never_alerts_but_a_burst_does():
         i for i, r in enumerate(rows(detect(frame(values), DetectorParams(min_abs_impact=0)))) if r["is_anomaly"]
     ]
     assert 34 in flagged and not set(flagged) & set(range(28, 33))
-    with_drops = DetectorParams(min_abs_impact=0, intermittent_drops=True)
-    assert set(range(28, 33)) & {i for i, r in enumerate(rows(detect(frame(values), with_drops))) if r["is_anomaly"]}
+    # on the robust |z| rule (rates) the knob lets drops alert; the tail test never reads zeros as rare
+    z_rule = DetectorParams(min_abs_impact=0, intermittent_drops=True, intermittent_tail_p=0)
+    assert set(range(28, 33)) & {i for i, r in enumerate(rows(detect(frame(values), z_rule))) if r["is_anomaly"]}
+    tail_rule = rows(detect(frame(values), DetectorParams(min_abs_impact=0, intermittent_drops=True)))
+    assert all(-2 < r["score"] <= 0 for r in tail_rule[28:33]) and not any(r["is_anomaly"] for r in tail_rule[28:33])
+
+
+def zero_inflated_counts(days: int, mean: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return (rng.poisson(mean, days) * (rng.random(days) > 0.35)).astype(float)
+
+
+def test_an_intermittent_count_alerts_on_its_tail_probability_not_on_a_robust_z():
+    values = zero_inflated_counts(80, 1.5, seed=3)
+    values[70] = 11.0  # about 10x the mean of a 0-or-a-few series: rare under any overdispersed count model
+    out = rows(detect(frame(values), DetectorParams(min_abs_impact=0)))
+    assert [i for i, r in enumerate(out) if r["is_anomaly"]] == [70]
+    # the same burst on the old robust-z rule (|z| >= 7 on a near-linear scale) is not found: the reason for the change
+    old = rows(detect(frame(values), DetectorParams(min_abs_impact=0, intermittent_tail_p=0)))
+    assert not old[70]["is_anomaly"]
+    assert out[70]["score"] > 3.43  # the Gaussian z of tail probability 3e-4
+
+
+def test_the_tail_test_of_non_count_intermittent_series_does_not_depend_on_the_unit():
+    rng = np.random.default_rng(5)
+    dollars = zero_inflated_counts(80, 1.5, seed=5) * 0.37 * np.exp(rng.normal(0, 0.3, 80))
+    dollars[66] = 4.9  # a burst of a rarely used feature's daily cost
+    in_dollars = rows(detect(frame(dollars), DetectorParams(min_abs_impact=0)))
+    in_micros = rows(detect(frame(dollars * 1e6), DetectorParams(min_abs_impact=0)))
+    flagged = [i for i, r in enumerate(in_dollars) if r["is_anomaly"]]
+    assert flagged == [66]
+    assert flagged == [i for i, r in enumerate(in_micros) if r["is_anomaly"]]
+    assert abs(in_dollars[66]["score"] - in_micros[66]["score"]) < 1e-6
