@@ -11,6 +11,7 @@ from assets.metadata import markdown_table
 from assets.partitions import Refresh, daily_asset, daily_multi_asset, step_days
 from assets.resources import TokenomicsHome
 from tokenomics.alerts import AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
+from tokenomics.alerts.ledger import describe_location, ledger_location
 from tokenomics.alerts.model import alerts_from_budget_status
 from tokenomics.anomalies.metrics import configured_metrics
 from tokenomics.anomalies.usage_anomalies import find_usage_anomalies
@@ -19,10 +20,6 @@ from tokenomics.windows import read_mart_window
 
 LOOKBACK_DAYS = 90
 """History the detector reads before the first partition: 4 same-weekday lags plus warm-up."""
-
-
-def ledger_path(home):
-    return home.alerts / "ledger.sqlite"
 
 
 @daily_multi_asset(
@@ -113,7 +110,8 @@ def alerts(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.
     pending = alerts_from_incidents(incidents) if incidents.height else []
     pending += alerts_from_budget_status(read_mart_window(home, "budget_status", days[0], days[-1]))
     home.alerts.mkdir(parents=True, exist_ok=True)
-    ledger = AlertLedger(ledger_path(home))
+    location = ledger_location(home.alerts)
+    ledger = AlertLedger(location)
     try:
         report = deliver_with_settings(
             pending, settings_from_config(config.alerts, home.alerts), ledger, today=datetime.now(timezone.utc).date()
@@ -134,6 +132,6 @@ def alerts(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.
             "skipped_backfill": report.skipped_backfill,
             "already_sent": report.already_done,
             "unrouted": report.unrouted,
-            "ledger": dg.MetadataValue.path(str(ledger_path(home))),
+            "ledger": describe_location(location),
         }
     )

@@ -77,13 +77,15 @@ class TokenomicsHome(dg.ConfigurableResource):
         context.log.info(f"object lake {lake.url}: pulled {fetched}, put {put}, deleted {deleted} object(s)")
 
     def deliver_alerts(self, alerts, **kwargs):
-        """Send alerts to the channels of tokenomics.yaml, once per alert and channel (the home's ledger)."""
+        """Send alerts to the channels of tokenomics.yaml, once per alert and channel (the ledger:
+        `TOKENOMICS_LEDGER_URL`, else the home's)."""
         from tokenomics.alerts import deliver_with_settings, settings_from_config
+        from tokenomics.alerts.ledger import ledger_location
 
         home = self.home
         home.alerts.mkdir(parents=True, exist_ok=True)
         return deliver_with_settings(
-            alerts, settings_from_config(self.config().alerts, home.alerts), home.alerts / "ledger.sqlite", **kwargs
+            alerts, settings_from_config(self.config().alerts, home.alerts), ledger_location(home.alerts), **kwargs
         )
 
     def serialized(self, name: str) -> contextlib.AbstractContextManager[None]:

@@ -97,6 +97,7 @@ def dagster_ui(tmp_path, postgres):
         DAGSTER_HOME=str(dagster_home),
         TOKENOMICS_HOME=str(home.root),
         **postgres.dagster_env(postgres.create_database_named(f"dagster_{tmp_path.name[-12:].replace('-', '_')}")),
+        TOKENOMICS_LEDGER_URL=postgres.create_database(f"ledger_{tmp_path.name[-12:].replace('-', '_')}"),
         TOKENOMICS_BACKFILL="per_day",
         TOKENOMICS_FRESHNESS_DEADLINE_CRON="* * * * *",
         TOKENOMICS_FRESHNESS_WINDOW_MINUTES="1",
@@ -245,6 +246,13 @@ def test_ui_backfill_on_a_postgres_instance_runs_days_in_parallel_and_matches_on
             "the daemon keeps the schedule's state"
         )
         assert any(kind == "SENSOR" and '"pipeline_failure_alerts"' in body for kind, body in states)
+    # The alert ledger of every run pod is the PostgreSQL table, none in the home; it is the published table.
+    assert not (home.alerts / "ledger.sqlite").exists()
+    with psycopg.connect(env["TOKENOMICS_LEDGER_URL"]) as con:
+        ledger_rows = con.execute("SELECT alert_key, channel, status FROM tokenomics_alert_deliveries").fetchall()
+    published = published_tables(home.warehouse)["alerts"]
+    assert ledger_rows and sorted(ledger_rows) == sorted(published.select("alert_key", "channel", "status").rows())
+    monkeypatch.setenv("TOKENOMICS_LEDGER_URL", env["TOKENOMICS_LEDGER_URL"])  # the sensors use it too
     # Freshness: the deadline here is every minute with a one-minute window, so a table left alone turns
     # FAIL within two minutes (in production: 06:00 UTC, four hours); the stale-table sensor alerts once.
     _wait_for_freshness(instance, "FAIL", timeout=240)
