@@ -1,6 +1,6 @@
 """Insight assets: token-aware anomalies per day, and the alerts they (and budgets) raise."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import polars as pl
@@ -13,6 +13,7 @@ from assets.resources import TokenomicsHome
 from tokenomics.alerts import AlertLedger, alerts_from_incidents, deliver_with_settings, settings_from_config
 from tokenomics.alerts.ledger import describe_location, ledger_location
 from tokenomics.alerts.model import alerts_from_budget_status
+from tokenomics.anomalies.detector import DECAY_DAYS
 from tokenomics.anomalies.metrics import configured_metrics
 from tokenomics.anomalies.usage_anomalies import find_usage_anomalies
 from tokenomics.lake import replace_partition
@@ -33,7 +34,9 @@ LOOKBACK_DAYS = 90
                 "model for cost, tokens, requests, input tokens per request (prompt bloat), cache-hit rate, "
                 "error/retry rate and output/reasoning share. Each flagged row carries actual, expected, band, "
                 "score, impact, kind, episode and incident ids and a ranked root cause. Reads the trailing "
-                f"{LOOKBACK_DAYS} days of usage_daily."
+                f"{LOOKBACK_DAYS} days of usage_daily. A lone day on a sum metric (|z| under 10) is published once "
+                f"the {DECAY_DAYS} days after it show it is not the decaying echo of noise, so each run also "
+                f"rewrites the {DECAY_DAYS} days before its first."
             ),
         ),
         dg.AssetSpec(
@@ -59,7 +62,10 @@ def detect_anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHo
         find_usage_anomalies(window, configured_metrics(config.anomalies.detector_kwargs())) if window.height else None
     )
     flagged = incidents = 0
-    for day in days:
+    # a single day waits for the days after it (detector.DECAY_DAYS): the days just before are decided now
+    present = set(window["day"].unique().to_list()) if window.height else set()
+    settled = [d for d in (days[0] - timedelta(days=k) for k in range(DECAY_DAYS, 0, -1)) if d in present]
+    for day in settled + days:
         rows = found.anomalies.filter(pl.col("day") == day) if found else pl.DataFrame()
         day_incidents = found.incidents.filter(pl.col("day") == day) if found else pl.DataFrame()
         replace_partition(home.mart_day("anomalies", day), rows, schema=dict(found.anomalies.schema) if found else None)
@@ -68,7 +74,7 @@ def detect_anomalies(context: dg.AssetExecutionContext, tokenomics: TokenomicsHo
         )
         flagged += rows.height
         incidents += day_incidents.height
-    last = found.incidents.filter(pl.col("day").is_in(days)) if found else pl.DataFrame()
+    last = found.incidents.filter(pl.col("day").is_in(settled + days)) if found else pl.DataFrame()
     window_days = window["day"].n_unique() if window.height else 0
     return (
         dg.MaterializeResult(
@@ -106,7 +112,8 @@ anomalies, incidents = dg.AssetKey("anomalies"), dg.AssetKey("incidents")
 def alerts(context: dg.AssetExecutionContext, tokenomics: TokenomicsHome) -> dg.MaterializeResult:
     home, config = tokenomics.home, tokenomics.config()
     days = step_days(context)
-    incidents = read_mart_window(home, "incidents", days[0], days[-1])
+    # incidents of the days before were published (decided) by this run's detector step: alert them too
+    incidents = read_mart_window(home, "incidents", days[0] - timedelta(days=DECAY_DAYS), days[-1])
     pending = alerts_from_incidents(incidents) if incidents.height else []
     pending += alerts_from_budget_status(read_mart_window(home, "budget_status", days[0], days[-1]))
     home.alerts.mkdir(parents=True, exist_ok=True)

@@ -177,7 +177,10 @@ def five_day_pattern(days: int, level: float = 100.0) -> np.ndarray:
 def test_a_doubling_that_lasts_three_days_alerts_below_every_single_day_threshold():
     values = five_day_pattern(70)
     values[56:] *= 2.55  # |z| 4.6, 2.7, 4.1: under 5, and two days in a row never both reach 3.5
-    no_ratio_rule = DetectorParams(min_abs_impact=0, single_day_ratio=0)
+    # single days at 5 and pairs at 3.5 (stricter than the defaults): this test is about the third rule
+    no_ratio_rule = DetectorParams(
+        min_abs_impact=0, single_day_ratio=0, single_day_threshold=5.0, persistence_threshold=3.5
+    )
     flagged = [i for i, r in enumerate(rows(detect(frame(values), no_ratio_rule))) if r["is_anomaly"]]
     assert flagged and flagged[0] == 58  # the third day at >= 2x
     off = replace(no_ratio_rule, sustained_days=0)
@@ -187,11 +190,43 @@ def test_a_doubling_that_lasts_three_days_alerts_below_every_single_day_threshol
 def test_a_3x_day_alerts_below_5_only_on_a_series_whose_normal_days_stay_calm():
     values = five_day_pattern(70)
     values[56] *= 2.55  # 3.3x its expectation at |z| 4.6
-    calm = rows(detect(frame(values), DetectorParams(min_abs_impact=0)))[56]
+    single_days_at_5 = DetectorParams(min_abs_impact=0, single_day_threshold=5.0)  # the 3x rule's own ground
+    calm = rows(detect(frame(values), single_days_at_5))[56]
     assert 4.25 <= calm["score"] < 5 and calm["is_anomaly"] is True
     # the same day on a series whose normal days already reached that |z|: noise, not news
-    heavy = rows(detect(frame(values), DetectorParams(min_abs_impact=0, ratio_peak_max=0.9)))[56]
+    heavy = rows(detect(frame(values), replace(single_days_at_5, ratio_peak_max=0.9)))[56]
     assert heavy["is_anomaly"] is False
+
+
+def scored(multipliers: dict[int, float], days: int = 70, **params) -> list[dict]:
+    values = five_day_pattern(days)
+    for day, factor in multipliers.items():
+        values[day] *= factor
+    return rows(detect(frame(values), DetectorParams(min_abs_impact=0, **params)))
+
+
+def flagged_days(out: list[dict]) -> list[int]:
+    return [i for i, r in enumerate(out) if r["is_anomaly"]]
+
+
+def test_a_single_day_that_decays_like_noise_does_not_alert_but_a_step_does():
+    decaying = {56: 2.4, 57: 2.0, 58: 1.3}  # |z| 4.3, then 41% of it, then no new rise: an AR shock's shape
+    out = scored(decaying)
+    assert [round(r["score"], 1) for r in out[56:59]] == [4.3, 1.8, 1.5]
+    assert flagged_days(out) == []
+    assert flagged_days(scored(decaying, decay_test=False)) == [56]  # the rule is what removes it
+    assert flagged_days(scored({56: 2.4})) == [56]  # a one-day spike: back to normal the next day
+    assert flagged_days(scored({56: 2.4, 57: 3.0})) == [56, 57]  # a two-day step: stays up
+
+
+def test_a_single_day_waits_for_the_days_that_decide_it_unless_it_is_huge():
+    assert flagged_days(scored({56: 2.4}, days=57)) == []  # the last day: held, not yet published
+    assert flagged_days(scored({56: 2.4}, days=58)) == [56]  # next day normal: a spike, confirmed
+    assert flagged_days(scored({56: 2.4, 57: 2.0}, days=58)) == []  # next day decaying: wait one more
+    assert flagged_days(scored({56: 2.4, 57: 2.0}, days=59)) == []  # day 58 did not rise again: decayed
+    assert flagged_days(scored({56: 2.4, 57: 2.0, 58: 3.2}, days=59))[0] == 56  # it rose again: not a decay
+    last = scored({56: 14}, days=57)[56]
+    assert last["score"] >= 10 and last["is_anomaly"] is True  # |z| >= decay_max_z alerts at once
 
 
 def test_a_drop_on_an_intermittent_series_never_alerts_but_a_burst_does():
