@@ -10,17 +10,18 @@ tokenomics/generator, on purpose (issue 10, point 8):
 * events: spikes of 1-3 days (x2.5-8), drops of 1-3 days (x0.03-0.35), level shifts up or down
   that persist, ramps that grow over 4-7 days; at most one event per series, after day 45.
 
-    python benchmarks/independent_series.py                  # tuning union: seeds 11-25, 31-60
-    python benchmarks/independent_series.py --held-out       # once, after freezing: seeds 61-80
-    python benchmarks/independent_series.py --seeds 81 82    # any other seeds
+    python benchmarks/independent_series.py                  # tuning union: seeds 11-25, 31-80
+    python benchmarks/independent_series.py --held-out       # once, after freezing: seeds 81-100
+    python benchmarks/independent_series.py --seeds 101 102  # any other seeds
 
-Every seed from 11 to 60 has been seen, so all of them are tuning data now: 11-15 (the tuning set of
+Every seed from 11 to 80 has been seen, so all of them are tuning data now: 11-15 (the tuning set of
 rounds one and two), 16-20 (extra tuning seeds), 21-25 (held out in round one, scored once after it
 was frozen on 2026-12-04, seen since), 31-40 (held out in round two, scored once after it was
-frozen, seen since) and 41-60 (held out in round three, scored once after it was frozen on
-2026-12-05, seen since). The default run scores each of these sets and their union. Seeds 61-80 are
-the held-out set of the next round of issue 10 point 8, declared before any change of that round:
-score them only once the detector is frozen, and never use them to choose a knob.
+frozen, seen since), 41-60 (held out in round three, scored once after it was frozen on
+2026-12-05, seen since) and 61-80 (held out in round four, scored once after it was frozen on
+2026-12-05, seen since). The default run scores each of these sets and their union. Seeds 81-100 are
+the held-out set of any next round, declared before any change of that round: score them only once
+the detector is frozen, and never use them to choose a knob.
 
 Score, per event and per detector episode (an episode = consecutive flagged days, by episode_id):
 an event is found when its series is flagged on a day in [start, start + 2] (a ramp: any day while
@@ -47,7 +48,8 @@ EXTRA_TUNING_SEEDS = (16, 17, 18, 19, 20)
 SEEN_HELD_OUT_SEEDS = (21, 22, 23, 24, 25)  # held out in round one, seen since
 SEEN_HELD_OUT_2_SEEDS = tuple(range(31, 41))  # held out in round two, seen since
 SEEN_HELD_OUT_3_SEEDS = tuple(range(41, 61))  # held out in round three, seen since
-HELD_OUT_SEEDS = tuple(range(61, 81))  # round four: declared before any change of that round
+SEEN_HELD_OUT_4_SEEDS = tuple(range(61, 81))  # held out in round four, seen since
+HELD_OUT_SEEDS = tuple(range(81, 101))  # the next round: declared before any change of that round
 EVENT_KINDS = ("spike", "drop", "level_shift", "ramp")
 
 
@@ -158,16 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         epilog=f"Tuning seeds (all seen): {list(TUNING_SEEDS + EXTRA_TUNING_SEEDS + SEEN_HELD_OUT_SEEDS)} and "
-        f"{list(SEEN_HELD_OUT_2_SEEDS)} and {list(SEEN_HELD_OUT_3_SEEDS)}; held-out seeds (score once, after freezing; never used for tuning): "
+        f"{list(SEEN_HELD_OUT_2_SEEDS)}, {list(SEEN_HELD_OUT_3_SEEDS)} and {list(SEEN_HELD_OUT_4_SEEDS)}; held-out seeds (score once, after freezing; never used for tuning): "
         f"{list(HELD_OUT_SEEDS)}.",
     )
     ap.add_argument("--seeds", type=int, nargs="+", help="score these seeds instead of the tuning sets")
-    ap.add_argument("--held-out", action="store_true", help="score the held-out set 61-80 (only a frozen detector)")
+    ap.add_argument("--held-out", action="store_true", help="score the held-out set 81-100 (only a frozen detector)")
     args = ap.parse_args(argv)
     if args.seeds:
         sets = {"seeds": args.seeds}
     elif args.held_out:
-        sets = {"held-out (round four)": list(HELD_OUT_SEEDS)}
+        sets = {"held-out (next round)": list(HELD_OUT_SEEDS)}
     else:
         sets = {
             "tuning": list(TUNING_SEEDS),
@@ -175,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             "seen held-out (round one)": list(SEEN_HELD_OUT_SEEDS),
             "seen held-out (round two)": list(SEEN_HELD_OUT_2_SEEDS),
             "seen held-out (round three)": list(SEEN_HELD_OUT_3_SEEDS),
+            "seen held-out (round four)": list(SEEN_HELD_OUT_4_SEEDS),
         }
     totals = []
     for name, seeds in sets.items():
