@@ -151,5 +151,5 @@ def test_the_alerts_table_schema_matches_the_table_reference(ledger_url):
     with AlertLedger(ledger_url) as book:
         book.record(alert("a"), "hook", "pending", NOW)
         frame = book.to_frame()
-    assert dict(frame.schema) == {k: v for k, v in LEDGER_SCHEMA.items()}
+    assert dict(frame.schema) == LEDGER_SCHEMA
     assert frame["day"].to_list() == [TODAY] and frame.schema["first_seen_at"] == pl.Datetime("us", "UTC")

@@ -111,7 +111,6 @@ class AlertLedger:
     or a postgresql:// URL (see the module docstring)."""
 
     def __init__(self, location: Path | str):
-        self.location = location
         self._postgres = is_database_url(location)
         if self._postgres:
             import psycopg
@@ -119,15 +118,15 @@ class AlertLedger:
             self.table = "tokenomics_alert_deliveries"
             self._db: Any = psycopg.connect(str(location), autocommit=True, connect_timeout=30)
             with self._db.transaction():  # runs starting together must not race on CREATE TABLE
-                self._db.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (self.table,))
-                self._db.execute(_SCHEMA.format(table=self.table))
+                self._execute("SELECT pg_advisory_xact_lock(hashtext(?))", (self.table,))
+                self._execute(_SCHEMA)
         else:
             self.table = "deliveries"
             path = Path(location)
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
             self._db.execute("PRAGMA busy_timeout = 60000")
-            self._db.execute(_SCHEMA.format(table=self.table))
+            self._execute(_SCHEMA)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """Run one statement written with `?` placeholders on either database; returns the cursor."""
